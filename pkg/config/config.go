@@ -1,0 +1,191 @@
+// Package config loads graft.yml: a prometheus.yml-compatible file with one
+// extra top-level section, `graft:`, for what Prometheus has no key for.
+// Everything else is parsed and validated by Prometheus's own config package,
+// so existing prometheus.yml files carry over unchanged.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	promconfig "github.com/prometheus/prometheus/config"
+	"go.yaml.in/yaml/v3"
+)
+
+// GraftSection is the `graft:` section of graft.yml.
+type GraftSection struct {
+	Web     WebConfig     `yaml:"web"`
+	Storage StorageConfig `yaml:"storage"`
+}
+
+// WebConfig configures the HTTP listener of the core (Prometheus API,
+// /metrics, the demo target).
+type WebConfig struct {
+	// ListenAddress is where the core serves HTTP; empty disables the
+	// listener (the plugin then answers only through Grafana).
+	ListenAddress string `yaml:"listen_address"`
+}
+
+// StorageConfig configures the storage engine.
+type StorageConfig struct {
+	// Retention is how long samples are kept.
+	Retention model.Duration `yaml:"retention"`
+}
+
+// DefaultRetention is the retention used when graft.yml sets none.
+const DefaultRetention = model.Duration(15 * 24 * time.Hour)
+
+// Config is a loaded and validated graft.yml.
+type Config struct {
+	Prometheus *promconfig.Config
+	Graft      GraftSection
+	// ScrapeConfigs are the validated scrape configurations, including those
+	// pulled in through scrape_config_files.
+	ScrapeConfigs []*promconfig.ScrapeConfig
+	// Source names where the config came from (a path or "embedded default").
+	Source string
+	// Hash identifies the content, so reloads of an unchanged file are no-ops.
+	Hash string
+	// Warnings name parts of the file Graft accepts but does not act on yet.
+	Warnings []string
+}
+
+// LoadFile reads and validates the file at path.
+func LoadFile(path string, logger *slog.Logger) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config file: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	cfg, err := Load(b, filepath.Dir(abs), logger)
+	if err != nil {
+		return nil, fmt.Errorf("load config file %s: %w", path, err)
+	}
+	cfg.Source = path
+	return cfg, nil
+}
+
+// Load parses and validates graft.yml content. dir resolves relative paths
+// (credentials files, scrape_config_files).
+func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
+	graftPart, promPart, err := splitGraftSection(b)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{Source: "embedded default", Hash: hash(b)}
+	cfg.Graft.Storage.Retention = DefaultRetention
+	if len(graftPart) > 0 {
+		// Strict like Prometheus's own sections: a misspelt key is an error,
+		// not a silently ignored setting.
+		dec := yaml.NewDecoder(bytes.NewReader(graftPart))
+		dec.KnownFields(true)
+		doc := struct {
+			Graft *GraftSection `yaml:"graft"`
+		}{Graft: &cfg.Graft}
+		if err := dec.Decode(&doc); err != nil {
+			return nil, fmt.Errorf("parse graft section: %w", err)
+		}
+	}
+	if err := cfg.Graft.validate(); err != nil {
+		return nil, err
+	}
+
+	cfg.Prometheus, err = promconfig.Load(string(promPart), logger)
+	if err != nil {
+		return nil, fmt.Errorf("parse prometheus configuration: %w", err)
+	}
+	cfg.Prometheus.SetDirectory(dir)
+	cfg.ScrapeConfigs, err = cfg.Prometheus.GetScrapeConfigs()
+	if err != nil {
+		return nil, fmt.Errorf("scrape configs: %w", err)
+	}
+	cfg.Warnings = unsupportedWarnings(cfg.Prometheus, cfg.ScrapeConfigs)
+	return cfg, nil
+}
+
+func (g GraftSection) validate() error {
+	if g.Storage.Retention <= 0 {
+		return fmt.Errorf("graft.storage.retention must be positive, got %s", g.Storage.Retention)
+	}
+	return nil
+}
+
+// unsupportedWarnings lists sections that parse but that this version of
+// Graft does not act on, so that health checks can say so instead of silently
+// ignoring them.
+func unsupportedWarnings(c *promconfig.Config, scs []*promconfig.ScrapeConfig) []string {
+	var w []string
+	if len(c.RuleFiles) > 0 {
+		w = append(w, "rule_files are not evaluated yet")
+	}
+	if len(c.RemoteWriteConfigs) > 0 {
+		w = append(w, "remote_write is not supported yet")
+	}
+	if len(c.RemoteReadConfigs) > 0 {
+		w = append(w, "remote_read is not supported yet")
+	}
+	if len(c.AlertingConfig.AlertmanagerConfigs) > 0 {
+		w = append(w, "alerting.alertmanagers are not used yet")
+	}
+	for _, sc := range scs {
+		for _, sd := range sc.ServiceDiscoveryConfigs {
+			if sd.Name() != "static" {
+				w = append(w, fmt.Sprintf("job %q: %s service discovery is not supported yet", sc.JobName, sd.Name()))
+			}
+		}
+	}
+	return w
+}
+
+// splitGraftSection separates the top-level `graft:` key from the rest. The
+// rest keeps its line numbers (the graft lines are blanked, not removed), so
+// that Prometheus's error messages point at the right line of the file.
+// graftPart is the file with every other line blanked: a document with the
+// single key `graft`, whose errors carry the file's line numbers too.
+func splitGraftSection(b []byte) (graftPart, promPart []byte, err error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, b, nil
+	}
+	top := doc.Content[0]
+	lines := strings.SplitAfter(string(b), "\n")
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		key := top.Content[i]
+		if key.Value != "graft" {
+			continue
+		}
+		first := key.Line - 1
+		last := len(lines) // exclusive
+		if i+2 < len(top.Content) {
+			last = top.Content[i+2].Line - 1
+		}
+		graftLines := make([]string, len(lines))
+		for l := range lines {
+			graftLines[l] = "\n"
+			if l >= first && l < last {
+				graftLines[l], lines[l] = lines[l], "\n"
+			}
+		}
+		return []byte(strings.Join(graftLines, "")), []byte(strings.Join(lines, "")), nil
+	}
+	return nil, b, nil
+}
+
+func hash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

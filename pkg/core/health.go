@@ -1,0 +1,82 @@
+package core
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/grafana/dskit/services"
+)
+
+// Health is the state of the core, as CheckHealth and /-/ready report it.
+type Health struct {
+	Running     bool
+	TargetsUp   int
+	TargetsDown int
+	// TargetsUnknown have not been scraped yet.
+	TargetsUnknown int
+	// DownTargets names each down target with its last error.
+	DownTargets []string
+	Series      uint64
+	Samples     uint64
+	ConfigFile  string
+	// ConfigError is the error of the last failed reload, if the running
+	// configuration is an older one.
+	ConfigError string
+	Warnings    []string
+	// ListenError is set when the HTTP listener could not start.
+	ListenError string
+}
+
+// Health reports the core's state.
+func (c *Core) Health() Health {
+	h := Health{Running: c.State() == services.Running}
+	for _, t := range c.scraper.Targets() {
+		switch t.Health {
+		case "up":
+			h.TargetsUp++
+		case "down":
+			h.TargetsDown++
+			h.DownTargets = append(h.DownTargets, fmt.Sprintf("%s %s: %s", t.Job, t.ScrapeURL, t.LastError))
+		default:
+			h.TargetsUnknown++
+		}
+	}
+	st := c.store.Stats()
+	h.Series, h.Samples = st.NumSeries, st.NumSamples
+
+	c.mtx.RLock()
+	h.ConfigFile = c.cfg.Source
+	h.Warnings = c.cfg.Warnings
+	if c.reloadErr != nil {
+		h.ConfigError = c.reloadErr.Error()
+	}
+	c.mtx.RUnlock()
+	if c.web != nil && c.web.err != nil {
+		h.ListenError = c.web.err.Error()
+	}
+	return h
+}
+
+// Healthy says whether nothing needs attention.
+func (h Health) Healthy() bool {
+	return h.Running && h.TargetsDown == 0 && h.ConfigError == "" && h.ListenError == ""
+}
+
+// Summary is a one-line human description of the state.
+func (h Health) Summary() string {
+	if !h.Running {
+		return "Graft core is not running"
+	}
+	parts := []string{fmt.Sprintf("%d targets up, %d down", h.TargetsUp, h.TargetsDown)}
+	if h.TargetsUnknown > 0 {
+		parts[0] += fmt.Sprintf(", %d not scraped yet", h.TargetsUnknown)
+	}
+	parts = append(parts, fmt.Sprintf("%d series", h.Series))
+	if h.ConfigError != "" {
+		parts = append(parts, "config reload failed: "+h.ConfigError)
+	}
+	if h.ListenError != "" {
+		parts = append(parts, "HTTP listener: "+h.ListenError)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,101 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/graftlabs/graft/pkg/promql"
+)
+
+// maxParallelQueries bounds how many panel queries of one request run at once.
+const maxParallelQueries = 4
+
+// QueryData runs each query of the request; a failing query fails alone,
+// with its error in its own response.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	resp := backend.NewQueryDataResponse()
+	var mtx sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelQueries)
+	for _, dq := range req.Queries {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r := d.runQuery(ctx, dq)
+			mtx.Lock()
+			resp.Responses[dq.RefID] = r
+			mtx.Unlock()
+		}()
+	}
+	wg.Wait()
+	return resp, nil
+}
+
+func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend.DataResponse {
+	if d.startErr != nil {
+		return backend.ErrDataResponse(backend.StatusInternal, "Graft core did not start: "+d.startErr.Error())
+	}
+	q, err := parseQuery(dq, d.settings.TimeInterval)
+	if err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+	}
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+	}
+
+	var frames data.Frames
+	var notices []data.Notice
+	if q.rangeQuery {
+		res, err := d.core.Engine().Range(ctx, d.core.Queryable(), q.expr, q.start, q.end, q.step)
+		if err != nil {
+			return engineError(err)
+		}
+		frames = append(frames, toFrames(q, res.Value, "range")...)
+		notices = append(notices, warnings(res.Warnings)...)
+	}
+	if q.instant {
+		res, err := d.core.Engine().Instant(ctx, d.core.Queryable(), q.expr, q.end)
+		if err != nil {
+			return engineError(err)
+		}
+		frames = append(frames, toFrames(q, res.Value, "instant")...)
+		notices = append(notices, warnings(res.Warnings)...)
+	}
+	if q.exemplar {
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: "Exemplars are not stored yet by this version of Graft."})
+	}
+	return backend.DataResponse{Frames: finishFrames(q, frames, notices)}
+}
+
+// engineError maps the engine's error types to Grafana's statuses; errors in
+// the query itself are the user's, the rest are Graft's.
+func engineError(err error) backend.DataResponse {
+	var pe *promql.Error
+	if errors.As(err, &pe) {
+		switch pe.Type {
+		case promql.ErrBadData:
+			return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+		case promql.ErrTimeout:
+			return backend.ErrDataResponse(backend.StatusTimeout, err.Error())
+		case promql.ErrCanceled:
+			return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+		}
+	}
+	return backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("query failed: %v", err))
+}
+
+func warnings(ws []string) []data.Notice {
+	out := make([]data.Notice, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, data.Notice{Severity: data.NoticeSeverityWarning, Text: w})
+	}
+	return out
+}

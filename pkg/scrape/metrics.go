@@ -1,0 +1,59 @@
+package scrape
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the scrape manager's self-monitoring series, labelled by job
+// only, so their cardinality stays bounded by the configuration.
+type metrics struct {
+	scrapes  *prometheus.CounterVec
+	failures *prometheus.CounterVec
+	samples  *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		scrapes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "graft_scrapes_total", Help: "Scrapes performed.",
+		}, []string{"job"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "graft_scrape_failures_total", Help: "Scrapes that failed (target down, parse error, limit).",
+		}, []string{"job"}),
+		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "graft_scrape_samples_appended_total", Help: "Samples appended by scrapes after metric relabeling.",
+		}, []string{"job"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "graft_scrape_samples_rejected_total", Help: "Scraped samples the storage refused, by reason.",
+		}, []string{"job", "reason"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "graft_scrape_duration_seconds", Help: "Duration of scrapes.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
+		}, []string{"job"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.scrapes, m.failures, m.samples, m.rejected, m.duration)
+	}
+	return m
+}
+
+func (m *metrics) observe(job string, st appendStats, dur time.Duration, err error) {
+	m.scrapes.WithLabelValues(job).Inc()
+	if err != nil {
+		m.failures.WithLabelValues(job).Inc()
+	}
+	m.samples.WithLabelValues(job).Add(float64(st.postRelabel - st.outOfOrder - st.duplicate - st.outOfBounds))
+	m.duration.WithLabelValues(job).Observe(dur.Seconds())
+	for reason, n := range map[string]int{
+		"out_of_order": st.outOfOrder, "duplicate": st.duplicate,
+		"out_of_bounds": st.outOfBounds, "native_histogram_unsupported": st.unsupported,
+	} {
+		if n > 0 {
+			m.rejected.WithLabelValues(job, reason).Add(float64(n))
+		}
+	}
+}

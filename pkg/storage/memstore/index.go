@@ -1,0 +1,160 @@
+package memstore
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage"
+)
+
+// postingsIndex maps label name -> value -> sorted series refs. Refs grow
+// monotonically, so appending keeps every list sorted.
+type postingsIndex struct {
+	m   map[string]map[string][]storage.SeriesRef
+	all []storage.SeriesRef
+}
+
+func newPostingsIndex() *postingsIndex {
+	return &postingsIndex{m: map[string]map[string][]storage.SeriesRef{}}
+}
+
+func (p *postingsIndex) add(ref storage.SeriesRef, lset labels.Labels) {
+	p.all = append(p.all, ref)
+	lset.Range(func(l labels.Label) {
+		vals := p.m[l.Name]
+		if vals == nil {
+			vals = map[string][]storage.SeriesRef{}
+			p.m[l.Name] = vals
+		}
+		vals[l.Value] = append(vals[l.Value], ref)
+	})
+}
+
+func (p *postingsIndex) remove(gone map[storage.SeriesRef]struct{}) {
+	keep := func(list []storage.SeriesRef) []storage.SeriesRef {
+		return slices.DeleteFunc(list, func(r storage.SeriesRef) bool {
+			_, ok := gone[r]
+			return ok
+		})
+	}
+	p.all = keep(p.all)
+	for name, vals := range p.m {
+		for v, list := range vals {
+			if list = keep(list); len(list) == 0 {
+				delete(vals, v)
+			} else {
+				vals[v] = list
+			}
+		}
+		if len(vals) == 0 {
+			delete(p.m, name)
+		}
+	}
+}
+
+// sortedNames returns every label name in the index.
+func (p *postingsIndex) sortedNames() []string {
+	names := make([]string, 0, len(p.m))
+	for n := range p.m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// sortedValues returns every value of label name in the index.
+func (p *postingsIndex) sortedValues(name string) []string {
+	vals := make([]string, 0, len(p.m[name]))
+	for v := range p.m[name] {
+		vals = append(vals, v)
+	}
+	sort.Strings(vals)
+	return vals
+}
+
+// selectRefs returns the sorted refs of series matching every matcher.
+// A matcher that matches the empty string also selects series without the
+// label, so it is applied by subtracting the values it rejects.
+func (p *postingsIndex) selectRefs(ms []*labels.Matcher) []storage.SeriesRef {
+	var result []storage.SeriesRef
+	haveResult := false
+	// Intersections first: they only shrink the set.
+	for _, m := range ms {
+		if m.Matches("") {
+			continue
+		}
+		in := p.union(m, true)
+		if !haveResult {
+			result, haveResult = in, true
+		} else {
+			result = intersect(result, in)
+		}
+		if len(result) == 0 {
+			return nil
+		}
+	}
+	if !haveResult {
+		result = slices.Clone(p.all)
+	}
+	for _, m := range ms {
+		if !m.Matches("") {
+			continue
+		}
+		result = subtract(result, p.union(m, false))
+	}
+	return result
+}
+
+// union merges the postings of the values of m.Name for which m.Matches(v)
+// equals want.
+func (p *postingsIndex) union(m *labels.Matcher, want bool) []storage.SeriesRef {
+	vals := p.m[m.Name]
+	if m.Type == labels.MatchEqual && want {
+		return vals[m.Value]
+	}
+	var out []storage.SeriesRef
+	for v, list := range vals {
+		if m.Matches(v) == want {
+			out = append(out, list...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func intersect(a, b []storage.SeriesRef) []storage.SeriesRef {
+	var out []storage.SeriesRef
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func subtract(a, b []storage.SeriesRef) []storage.SeriesRef {
+	if len(b) == 0 {
+		return a
+	}
+	out := a[:0:0]
+	j := 0
+	for _, r := range a {
+		for j < len(b) && b[j] < r {
+			j++
+		}
+		if j < len(b) && b[j] == r {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}

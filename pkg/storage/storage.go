@@ -1,0 +1,128 @@
+// Package storage defines the interfaces between Graft's time-series database
+// and everything that writes to it (scrape loops, rules, remote write) or reads
+// from it (the PromQL engine, the HTTP API). It knows nothing of PromQL, HTTP or
+// Grafana. Implementations live in sub-packages.
+package storage
+
+import (
+	"context"
+	"errors"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// SeriesRef is an opaque handle to a series inside one storage. Appenders
+// return it so that callers (scrape loops) can skip the label lookup on the
+// next append of the same series. Zero means "unknown".
+type SeriesRef uint64
+
+// Errors an Appender returns for samples it refuses. Callers count them per
+// reason; none of them poisons the rest of the batch.
+var (
+	ErrOutOfOrderSample   = errors.New("out of order sample")
+	ErrDuplicateSample    = errors.New("duplicate sample for timestamp")
+	ErrOutOfBounds        = errors.New("out of bounds")
+	ErrEmptyLabels        = errors.New("empty label set")
+	ErrDuplicateLabelName = errors.New("label set has duplicate label names")
+)
+
+// Appender collects samples and makes them visible atomically on Commit.
+// An Appender is used by one goroutine; many Appenders may be open at once.
+type Appender interface {
+	// Append adds a float sample for the series lset at timestamp t
+	// (milliseconds). ref is a hint returned by an earlier Append for the
+	// same series, or 0. The returned ref can be reused for later appends.
+	Append(ref SeriesRef, lset labels.Labels, t int64, v float64) (SeriesRef, error)
+	// Commit makes every appended sample visible to queriers.
+	Commit() error
+	// Rollback discards every sample appended since the last Commit.
+	Rollback() error
+}
+
+// Appendable hands out appenders.
+type Appendable interface {
+	Appender(ctx context.Context) Appender
+}
+
+// SelectHints tell the storage what the reader will do with the data, so that
+// later implementations can push work down (resolution choice, ranges).
+type SelectHints struct {
+	Start int64 // Earliest timestamp the reader needs, in ms.
+	End   int64 // Latest timestamp the reader needs, in ms.
+	Step  int64 // Query step in ms; 0 for instant queries.
+	Range int64 // Range of the enclosing range selector in ms, if any.
+	Func  string
+}
+
+// Querier reads series over a fixed time range [mint, maxt].
+type Querier interface {
+	// Select returns the series matching all matchers, sorted by labels.
+	Select(ctx context.Context, hints *SelectHints, matchers ...*labels.Matcher) SeriesSet
+	// LabelNames returns the sorted label names of series matching matchers
+	// (all series when matchers is empty).
+	LabelNames(ctx context.Context, matchers ...*labels.Matcher) ([]string, error)
+	// LabelValues returns the sorted values of label name among series
+	// matching matchers (all series when matchers is empty).
+	LabelValues(ctx context.Context, name string, matchers ...*labels.Matcher) ([]string, error)
+	Close() error
+}
+
+// Queryable opens queriers.
+type Queryable interface {
+	Querier(mint, maxt int64) (Querier, error)
+}
+
+// SeriesSet iterates over series.
+type SeriesSet interface {
+	Next() bool
+	At() Series
+	Err() error
+}
+
+// Series is one labelled stream of samples.
+type Series interface {
+	Labels() labels.Labels
+	// Iterator returns an iterator over the samples. it may be an iterator
+	// returned earlier, to be reused.
+	Iterator(it Iterator) Iterator
+}
+
+// ValueType says what kind of sample an Iterator stopped at.
+type ValueType uint8
+
+// The kinds of samples. Native histograms come with the TSDB.
+const (
+	ValNone ValueType = iota
+	ValFloat
+)
+
+// Iterator walks the samples of one series in timestamp order.
+type Iterator interface {
+	// Next advances to the next sample and returns its type, ValNone at the end.
+	Next() ValueType
+	// SeekTo advances to the first sample with timestamp >= t. It never moves
+	// backwards: if the current sample already satisfies t, it stays there.
+	SeekTo(t int64) ValueType
+	// At returns the current sample.
+	At() (t int64, v float64)
+	// AtT returns the timestamp of the current sample.
+	AtT() int64
+	Err() error
+}
+
+// Stats describes the content of a storage for health and self-monitoring.
+type Stats struct {
+	NumSeries uint64
+	// NumSamples is the number of samples currently held.
+	NumSamples uint64
+	// MinTime and MaxTime bound the stored samples (ms); both are 0 when empty.
+	MinTime, MaxTime int64
+}
+
+// Storage is a complete storage engine.
+type Storage interface {
+	Appendable
+	Queryable
+	Stats() Stats
+	Close() error
+}
