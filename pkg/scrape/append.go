@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/model/textparse"
@@ -49,14 +50,15 @@ func newSeriesCache() *seriesCache {
 
 // appendStats counts what one scrape produced.
 type appendStats struct {
-	scraped      int // samples exposed by the target
-	postRelabel  int // samples left after metric relabeling
-	seriesAdded  int // series not seen in the previous scrape
-	outOfOrder   int
-	duplicate    int
-	outOfBounds  int
-	unsupported  int // native histograms: stored once the TSDB supports them
-	staleWritten int
+	scraped           int // samples exposed by the target
+	postRelabel       int // samples left after metric relabeling
+	seriesAdded       int // series not seen in the previous scrape
+	outOfOrder        int
+	duplicate         int
+	outOfBounds       int
+	staleWritten      int
+	exemplars         int
+	exemplarsRejected int
 }
 
 // sampleSink parses one scrape body and appends it.
@@ -76,7 +78,13 @@ func parserOptions(cfg *promconfig.ScrapeConfig) textparse.ParserOptions {
 	if cfg.ScrapeFallbackProtocol != "" {
 		fallback = cfg.ScrapeFallbackProtocol.HeaderMediaType()
 	}
-	return textparse.ParserOptions{FallbackContentType: fallback, OpenMetricsSkipSTSeries: true}
+	return textparse.ParserOptions{
+		FallbackContentType:                     fallback,
+		OpenMetricsSkipSTSeries:                 true,
+		IgnoreNativeHistograms:                  !cfg.ScrapeNativeHistogramsEnabled(),
+		ConvertClassicHistogramsToNHCB:          cfg.ConvertClassicHistogramsToNHCBEnabled(),
+		KeepClassicOnClassicAndNativeHistograms: cfg.AlwaysScrapeClassicHistogramsEnabled(),
+	}
 }
 
 // appendBody parses b and appends every sample. On error nothing of this
@@ -96,17 +104,23 @@ func (s *sampleSink) appendBody(b []byte, contentType string) error {
 		if err != nil {
 			return fmt.Errorf("parse scrape: %w", err)
 		}
+		var err2 error
 		switch entry {
 		case textparse.EntrySeries:
+			raw, explicitTS, v := p.Series()
+			err2 = s.appendSample(p, raw, explicitTS, &lset, func(ref storage.SeriesRef, l labels.Labels, t int64) (storage.SeriesRef, error) {
+				return s.app.Append(ref, l, t, v)
+			})
 		case textparse.EntryHistogram:
-			s.stats.unsupported++
-			continue
+			raw, explicitTS, h, fh := p.Histogram()
+			err2 = s.appendSample(p, raw, explicitTS, &lset, func(ref storage.SeriesRef, l labels.Labels, t int64) (storage.SeriesRef, error) {
+				return s.app.AppendHistogram(ref, l, t, h, fh)
+			})
 		default:
 			continue // HELP, TYPE, UNIT, comments
 		}
-		raw, explicitTS, v := p.Series()
-		if err := s.appendSample(p, raw, explicitTS, v, &lset); err != nil {
-			return err
+		if err2 != nil {
+			return err2
 		}
 	}
 	if limit := s.cfg.SampleLimit; limit > 0 && uint(s.stats.postRelabel) > limit {
@@ -115,7 +129,12 @@ func (s *sampleSink) appendBody(b []byte, contentType string) error {
 	return nil
 }
 
-func (s *sampleSink) appendSample(p textparse.Parser, raw []byte, explicitTS *int64, v float64, lset *labels.Labels) error {
+// appendFunc appends the current entry's value to series ref/lset at t.
+type appendFunc func(ref storage.SeriesRef, lset labels.Labels, t int64) (storage.SeriesRef, error)
+
+// appendSample resolves the labels of the current entry through the cache,
+// appends its value with add, then its exemplars.
+func (s *sampleSink) appendSample(p textparse.Parser, raw []byte, explicitTS *int64, lset *labels.Labels, add appendFunc) error {
 	s.stats.scraped++
 	t := s.ts
 	if explicitTS != nil && s.cfg.HonorTimestamps {
@@ -142,9 +161,32 @@ func (s *sampleSink) appendSample(p textparse.Parser, raw []byte, explicitTS *in
 		return nil
 	}
 	s.stats.postRelabel++
-	ref, err := s.app.Append(ce.ref, ce.lset, t, v)
+	ref, err := add(ce.ref, ce.lset, t)
 	ce.ref = ref
-	return s.countAppendErr(err)
+	if err := s.countAppendErr(err); err != nil {
+		return err
+	}
+	if err == nil {
+		s.appendExemplars(p, ce, t)
+	}
+	return nil
+}
+
+// appendExemplars stores the exemplars of the current entry; one without its
+// own timestamp takes the sample's. Refused exemplars are counted, not fatal.
+func (s *sampleSink) appendExemplars(p textparse.Parser, ce *cacheEntry, t int64) {
+	var e exemplar.Exemplar
+	for p.Exemplar(&e) {
+		if !e.HasTs {
+			e.Ts = t
+		}
+		if _, err := s.app.AppendExemplar(ce.ref, ce.lset, e); err != nil {
+			s.stats.exemplarsRejected++
+		} else {
+			s.stats.exemplars++
+		}
+		e = exemplar.Exemplar{}
+	}
 }
 
 // countAppendErr tallies per-sample refusals, which do not fail the scrape.

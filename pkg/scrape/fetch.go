@@ -32,6 +32,10 @@ func newFetcher(client *http.Client, cfg *promconfig.ScrapeConfig, userAgent str
 	protocols := cfg.ScrapeProtocols
 	if len(protocols) == 0 {
 		protocols = promconfig.DefaultScrapeProtocols
+		if cfg.ScrapeNativeHistogramsEnabled() {
+			// Native histograms travel in the protobuf format only.
+			protocols = promconfig.DefaultProtoFirstScrapeProtocols
+		}
 	}
 	return &fetcher{
 		client:        client,

@@ -50,7 +50,7 @@ func (m *metrics) observe(job string, st appendStats, dur time.Duration, err err
 	m.duration.WithLabelValues(job).Observe(dur.Seconds())
 	for reason, n := range map[string]int{
 		"out_of_order": st.outOfOrder, "duplicate": st.duplicate,
-		"out_of_bounds": st.outOfBounds, "native_histogram_unsupported": st.unsupported,
+		"out_of_bounds": st.outOfBounds, "exemplar": st.exemplarsRejected,
 	} {
 		if n > 0 {
 			m.rejected.WithLabelValues(job, reason).Add(float64(n))

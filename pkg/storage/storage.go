@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -24,6 +26,15 @@ var (
 	ErrOutOfBounds        = errors.New("out of bounds")
 	ErrEmptyLabels        = errors.New("empty label set")
 	ErrDuplicateLabelName = errors.New("label set has duplicate label names")
+	// ErrInvalidHistogram refuses a histogram sample that is neither an
+	// integer nor a float histogram, or that fails validation.
+	ErrInvalidHistogram = errors.New("invalid histogram")
+	// ErrOutOfOrderExemplar refuses an exemplar older than the newest one of
+	// its series. An exact repeat of the newest is accepted and ignored.
+	ErrOutOfOrderExemplar = errors.New("out of order exemplar")
+	// ErrExemplarLabelLength refuses exemplar labels longer than the
+	// OpenMetrics limit of 128 UTF-8 characters (names and values together).
+	ErrExemplarLabelLength = errors.New("exemplar labels exceed 128 characters")
 )
 
 // Appender collects samples and makes them visible atomically on Commit.
@@ -33,6 +44,13 @@ type Appender interface {
 	// (milliseconds). ref is a hint returned by an earlier Append for the
 	// same series, or 0. The returned ref can be reused for later appends.
 	Append(ref SeriesRef, lset labels.Labels, t int64, v float64) (SeriesRef, error)
+	// AppendHistogram adds a native histogram sample. Exactly one of h and
+	// fh is set; the appender may keep the pointer until Commit, so the
+	// caller must not modify it afterwards.
+	AppendHistogram(ref SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (SeriesRef, error)
+	// AppendExemplar attaches an exemplar (trace id and other labels) to a
+	// series. It becomes visible with the samples, on Commit.
+	AppendExemplar(ref SeriesRef, lset labels.Labels, e exemplar.Exemplar) (SeriesRef, error)
 	// Commit makes every appended sample visible to queriers.
 	Commit() error
 	// Rollback discards every sample appended since the last Commit.
@@ -90,11 +108,25 @@ type Series interface {
 // ValueType says what kind of sample an Iterator stopped at.
 type ValueType uint8
 
-// The kinds of samples. Native histograms come with the TSDB.
+// The kinds of samples.
 const (
 	ValNone ValueType = iota
 	ValFloat
+	ValHistogram      // integer native histogram
+	ValFloatHistogram // float native histogram
 )
+
+func (v ValueType) String() string {
+	switch v {
+	case ValFloat:
+		return "float"
+	case ValHistogram:
+		return "histogram"
+	case ValFloatHistogram:
+		return "floathistogram"
+	}
+	return "none"
+}
 
 // Iterator walks the samples of one series in timestamp order.
 type Iterator interface {
@@ -103,11 +135,29 @@ type Iterator interface {
 	// SeekTo advances to the first sample with timestamp >= t. It never moves
 	// backwards: if the current sample already satisfies t, it stays there.
 	SeekTo(t int64) ValueType
-	// At returns the current sample.
+	// At returns the current float sample (after Next returned ValFloat).
 	At() (t int64, v float64)
+	// AtHistogram returns the current integer histogram (after ValHistogram).
+	// h, if not nil, may be overwritten and returned to save allocations.
+	AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram)
+	// AtFloatHistogram returns the current histogram as a float histogram
+	// (after ValHistogram or ValFloatHistogram). fh may be reused likewise.
+	AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram)
 	// AtT returns the timestamp of the current sample.
 	AtT() int64
 	Err() error
+}
+
+// ExemplarQueryable opens exemplar queriers.
+type ExemplarQueryable interface {
+	ExemplarQuerier(ctx context.Context) (ExemplarQuerier, error)
+}
+
+// ExemplarQuerier reads exemplars.
+type ExemplarQuerier interface {
+	// Select returns the exemplars in [start, end] (ms) of the series that
+	// match any of the matcher sets, grouped by series, each group in time order.
+	Select(start, end int64, matchers ...[]*labels.Matcher) ([]exemplar.QueryResult, error)
 }
 
 // Stats describes the content of a storage for health and self-monitoring.
@@ -123,6 +173,7 @@ type Stats struct {
 type Storage interface {
 	Appendable
 	Queryable
+	ExemplarQueryable
 	Stats() Stats
 	Close() error
 }

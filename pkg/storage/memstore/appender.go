@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
@@ -11,86 +13,136 @@ import (
 
 type pendingSample struct {
 	series *memSeries
-	t      int64
-	v      float64
+	s      sample
+}
+
+type pendingExemplar struct {
+	series *memSeries
+	e      exemplar.Exemplar
 }
 
 type appender struct {
-	store   *Store
-	pending []pendingSample
-	// lastPending is the newest timestamp appended but not yet committed per
+	store     *Store
+	pending   []pendingSample
+	exemplars []pendingExemplar
+	// lastPending is the newest sample appended but not yet committed per
 	// series, so that order is checked against this batch too.
-	lastPending map[*memSeries]pendingSample
+	lastPending map[*memSeries]sample
 }
 
 func (a *appender) Append(ref storage.SeriesRef, lset labels.Labels, t int64, v float64) (storage.SeriesRef, error) {
-	var ms *memSeries
-	if ref != 0 {
-		ms = a.store.getByRef(ref)
-	}
-	if ms == nil {
-		if lset.IsEmpty() {
-			return 0, storage.ErrEmptyLabels
-		}
-		if name, dup := lset.HasDuplicateLabelNames(); dup {
-			return 0, fmt.Errorf("%w: %q in %s", storage.ErrDuplicateLabelName, name, lset)
-		}
-		ms = a.store.getOrCreate(lset)
-	}
+	return a.add(ref, lset, sample{t: t, v: v})
+}
 
+func (a *appender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	if (h == nil) == (fh == nil) {
+		return 0, fmt.Errorf("%w: exactly one of integer and float histogram must be set", storage.ErrInvalidHistogram)
+	}
+	if h != nil {
+		if err := h.Validate(); err != nil {
+			return 0, fmt.Errorf("%w: %w", storage.ErrInvalidHistogram, err)
+		}
+	} else if err := fh.Validate(); err != nil {
+		return 0, fmt.Errorf("%w: %w", storage.ErrInvalidHistogram, err)
+	}
+	return a.add(ref, lset, sample{t: t, h: h, fh: fh})
+}
+
+// series resolves ref, or lset when ref is unknown, creating the series.
+func (a *appender) series(ref storage.SeriesRef, lset labels.Labels) (*memSeries, error) {
+	if ref != 0 {
+		if ms := a.store.getByRef(ref); ms != nil {
+			return ms, nil
+		}
+	}
+	if lset.IsEmpty() {
+		return nil, storage.ErrEmptyLabels
+	}
+	if name, dup := lset.HasDuplicateLabelNames(); dup {
+		return nil, fmt.Errorf("%w: %q in %s", storage.ErrDuplicateLabelName, name, lset)
+	}
+	return a.store.getOrCreate(lset), nil
+}
+
+func (a *appender) add(ref storage.SeriesRef, lset labels.Labels, s sample) (storage.SeriesRef, error) {
+	ms, err := a.series(ref, lset)
+	if err != nil {
+		return 0, err
+	}
 	last, ok := a.lastPending[ms]
 	if !ok {
 		ms.mtx.Lock()
 		if n := len(ms.samples); n > 0 {
-			last = pendingSample{t: ms.samples[n-1].t, v: ms.samples[n-1].v}
-			ok = true
+			last, ok = ms.samples[n-1], true
 		}
 		ms.mtx.Unlock()
 	}
 	if ok {
-		if err := checkOrder(last.t, last.v, t, v); err != nil {
+		if err := checkOrder(last, s); err != nil {
 			return ms.ref, err
 		}
-		if t == last.t {
+		if s.t == last.t {
 			return ms.ref, nil // identical repeat: nothing to store
 		}
 	}
-
 	if a.lastPending == nil {
-		a.lastPending = map[*memSeries]pendingSample{}
+		a.lastPending = map[*memSeries]sample{}
 	}
-	p := pendingSample{series: ms, t: t, v: v}
-	a.lastPending[ms] = p
-	a.pending = append(a.pending, p)
+	a.lastPending[ms] = s
+	a.pending = append(a.pending, pendingSample{series: ms, s: s})
 	return ms.ref, nil
 }
 
-// checkOrder accepts t after lastT, and t == lastT only with the very same value
-// (compared bitwise, so that NaNs and stale markers compare as stored).
-func checkOrder(lastT int64, lastV float64, t int64, v float64) error {
+// checkOrder accepts s after last, and at the same timestamp only the very
+// same value (floats compared bitwise, so that NaNs and stale markers compare
+// as stored).
+func checkOrder(last, s sample) error {
 	switch {
-	case t < lastT:
+	case s.t < last.t:
 		return storage.ErrOutOfOrderSample
-	case t == lastT && math.Float64bits(v) != math.Float64bits(lastV):
+	case s.t == last.t && !sameValue(last, s):
 		return storage.ErrDuplicateSample
 	}
 	return nil
 }
 
+func sameValue(a, b sample) bool {
+	switch {
+	case a.h != nil && b.h != nil:
+		return a.h.Equals(b.h)
+	case a.fh != nil && b.fh != nil:
+		return a.fh.Equals(b.fh)
+	case a.h == nil && a.fh == nil && b.h == nil && b.fh == nil:
+		return math.Float64bits(a.v) == math.Float64bits(b.v)
+	}
+	return false
+}
+
+func (a *appender) AppendExemplar(ref storage.SeriesRef, lset labels.Labels, e exemplar.Exemplar) (storage.SeriesRef, error) {
+	ms, err := a.series(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	if n := e.Labels.Len(); n > 0 {
+		chars := 0
+		e.Labels.Range(func(l labels.Label) { chars += len([]rune(l.Name)) + len([]rune(l.Value)) })
+		if chars > exemplar.ExemplarMaxLabelSetLength {
+			return ms.ref, storage.ErrExemplarLabelLength
+		}
+	}
+	if dup, err := a.store.exemplars.check(ms.ref, e); err != nil || dup {
+		return ms.ref, err
+	}
+	a.exemplars = append(a.exemplars, pendingExemplar{series: ms, e: e})
+	return ms.ref, nil
+}
+
 func (a *appender) Commit() error {
 	var rejected int64
 	for _, p := range a.pending {
-		ms := p.series
-		ms.mtx.Lock()
-		for ms.removed {
-			// Truncate dropped the series (still empty) between Append
-			// and Commit: write to the live series of the same labels.
-			ms.mtx.Unlock()
-			ms = a.store.getOrCreate(ms.lset)
-			ms.mtx.Lock()
-		}
-		if p.t > ms.lastT() {
-			ms.samples = append(ms.samples, sample{t: p.t, v: p.v})
+		ms := a.store.live(p.series)
+		if p.s.t > ms.lastT() {
+			ms.samples = append(ms.samples, p.s)
 		} else {
 			rejected++
 		}
@@ -98,6 +150,9 @@ func (a *appender) Commit() error {
 	}
 	a.store.numSamples.Add(int64(len(a.pending)) - rejected)
 	a.store.rejected.Add(rejected)
+	for _, p := range a.exemplars {
+		a.store.exemplars.add(p.series.ref, p.e)
+	}
 	a.reset()
 	return nil
 }
@@ -109,5 +164,6 @@ func (a *appender) Rollback() error {
 
 func (a *appender) reset() {
 	a.pending = a.pending[:0]
+	a.exemplars = a.exemplars[:0]
 	clear(a.lastPending)
 }

@@ -10,14 +10,28 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
+// sample is a float sample, or a native histogram sample when h or fh is set.
 type sample struct {
-	t int64
-	v float64
+	t  int64
+	v  float64
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
+}
+
+func (s sample) valueType() storage.ValueType {
+	switch {
+	case s.h != nil:
+		return storage.ValHistogram
+	case s.fh != nil:
+		return storage.ValFloatHistogram
+	}
+	return storage.ValFloat
 }
 
 type memSeries struct {
@@ -47,6 +61,8 @@ type Store struct {
 	index  *postingsIndex
 	next   storage.SeriesRef
 
+	exemplars *exemplarRing
+
 	numSamples atomic.Int64
 	// rejected counts samples dropped at commit time because a concurrent
 	// appender committed a newer sample of the same series first.
@@ -56,9 +72,10 @@ type Store struct {
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		hashes: map[uint64][]*memSeries{},
-		byRef:  map[storage.SeriesRef]*memSeries{},
-		index:  newPostingsIndex(),
+		hashes:    map[uint64][]*memSeries{},
+		byRef:     map[storage.SeriesRef]*memSeries{},
+		index:     newPostingsIndex(),
+		exemplars: newExemplarRing(DefaultMaxExemplars),
 	}
 }
 
@@ -106,6 +123,18 @@ func (s *Store) RejectedSamples() int64 { return s.rejected.Load() }
 
 // Close implements storage.Storage.
 func (s *Store) Close() error { return nil }
+
+// live returns ms, or the series that replaced it if Truncate dropped it
+// (still empty) between Append and Commit, with its mutex held.
+func (s *Store) live(ms *memSeries) *memSeries {
+	ms.mtx.Lock()
+	for ms.removed {
+		ms.mtx.Unlock()
+		ms = s.getOrCreate(ms.lset)
+		ms.mtx.Lock()
+	}
+	return ms
+}
 
 // getByRef returns the series for ref, or nil.
 func (s *Store) getByRef(ref storage.SeriesRef) *memSeries {

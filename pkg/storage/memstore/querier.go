@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
@@ -139,7 +140,7 @@ func (it *sliceIterator) Next() storage.ValueType {
 		return storage.ValNone
 	}
 	it.i++
-	return storage.ValFloat
+	return it.samples[it.i].valueType()
 }
 
 func (it *sliceIterator) SeekTo(t int64) storage.ValueType {
@@ -156,9 +157,33 @@ func (it *sliceIterator) SeekTo(t int64) storage.ValueType {
 	if it.i >= len(it.samples) {
 		return storage.ValNone
 	}
-	return storage.ValFloat
+	return it.samples[it.i].valueType()
 }
 
 func (it *sliceIterator) At() (int64, float64) { s := it.samples[it.i]; return s.t, s.v }
-func (it *sliceIterator) AtT() int64           { return it.samples[it.i].t }
-func (it *sliceIterator) Err() error           { return nil }
+
+// AtHistogram returns a copy, so that callers may modify it.
+func (it *sliceIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
+	s := it.samples[it.i]
+	if h == nil {
+		return s.t, s.h.Copy()
+	}
+	s.h.CopyTo(h)
+	return s.t, h
+}
+
+// AtFloatHistogram returns a copy, converting an integer histogram.
+func (it *sliceIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	s := it.samples[it.i]
+	if s.h != nil {
+		return s.t, s.h.ToFloat(fh)
+	}
+	if fh == nil {
+		return s.t, s.fh.Copy()
+	}
+	s.fh.CopyTo(fh)
+	return s.t, fh
+}
+
+func (it *sliceIterator) AtT() int64 { return it.samples[it.i].t }
+func (it *sliceIterator) Err() error { return nil }
