@@ -23,6 +23,7 @@ import (
 var (
 	errSampleLimit = errors.New("sample limit exceeded")
 	errLabelLimits = errors.New("label limits exceeded")
+	errTargetLimit = errors.New("target_limit exceeded")
 )
 
 // cacheEntry remembers what one exposed series line became: its storage ref

@@ -26,6 +26,9 @@ type loop struct {
 	metrics *metrics
 	logger  *slog.Logger
 
+	// refused, when set, fails every scrape without fetching (target_limit).
+	refused error
+
 	cache      *seriesCache
 	reportRefs []storage.SeriesRef
 	reportLset []labels.Labels // target labels plus each report series' name
@@ -133,13 +136,10 @@ func (l *loop) finish() {
 // series. A failed scrape commits nothing of the body and marks the previous
 // series stale.
 func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
-	sctx, cancel := context.WithTimeout(ctx, l.target.timeout)
-	body, contentType, err := l.fetcher.fetch(sctx, l.target)
-	cancel()
+	body, contentType, err := l.fetch(ctx)
 	if ctx.Err() != nil {
 		return // stopping: a canceled scrape is not a failed target
 	}
-	err = timeoutErr(err, l.target.timeout)
 
 	app := l.store.Appender(ctx)
 	sink := &sampleSink{cfg: l.cfg, target: l.target.labels, cache: l.cache, app: app, ts: timestamp(start)}
@@ -159,7 +159,10 @@ func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
 		// stale markers and the report.
 		_ = app.Rollback()
 		app = l.store.Appender(ctx)
-		sink.app, sink.stats = app, appendStats{}
+		// What was parsed is still reported, as Prometheus does: it tells
+		// by how much a limit was exceeded.
+		sink.app = app
+		sink.stats = appendStats{scraped: sink.stats.scraped, postRelabel: sink.stats.postRelabel}
 		if serr := sink.markStale(true); serr != nil {
 			l.logger.Warn("Writing stale markers failed", "err", serr)
 		}
@@ -175,6 +178,16 @@ func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
 	if err != nil {
 		l.logger.Debug("Scrape failed", "err", err)
 	}
+}
+
+func (l *loop) fetch(ctx context.Context) ([]byte, string, error) {
+	if l.refused != nil {
+		return nil, "", l.refused
+	}
+	sctx, cancel := context.WithTimeout(ctx, l.target.timeout)
+	defer cancel()
+	body, contentType, err := l.fetcher.fetch(sctx, l.target)
+	return body, contentType, timeoutErr(err, l.target.timeout)
 }
 
 // appendReport writes up, scrape_duration_seconds and friends with the

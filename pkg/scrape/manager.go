@@ -155,8 +155,13 @@ func (m *Manager) newPool(cfg *promconfig.ScrapeConfig) (*pool, error) {
 			return nil, err
 		}
 	}
+	// As Prometheus: a job over its target_limit keeps its configuration, but
+	// every target fails without being scraped, saying why.
 	if limit := cfg.TargetLimit; limit > 0 && uint(len(p.loops)) > limit {
-		return nil, fmt.Errorf("%d targets exceed target_limit %d", len(p.loops), limit)
+		err := fmt.Errorf("%w (number of targets: %d, limit: %d)", errTargetLimit, len(p.loops), limit)
+		for _, l := range p.loops {
+			l.refused = err
+		}
 	}
 	return p, nil
 }

@@ -286,7 +286,9 @@ func TestScrapeFailures(t *testing.T) {
 			if rep["up"] != 0 {
 				t.Fatalf("up = %v after %s", rep["up"], tc.name)
 			}
-			if rep["scrape_samples_post_metric_relabeling"] != 0 || rep["scrape_series_added"] != 0 {
+			// Series of a failed scrape are not added; what was parsed before
+			// the failure is still counted, as Prometheus reports it.
+			if rep["scrape_series_added"] != 0 || rep["scrape_samples_post_metric_relabeling"] != rep["scrape_samples_scraped"] {
 				t.Errorf("report after failure = %v", rep)
 			}
 			st := h.mgrTargetStatus()
@@ -533,6 +535,10 @@ func TestSampleLimit(t *testing.T) {
 	}
 	if !isStaleAt(t, h.store, h.lbl("a"), ts2) {
 		t.Fatal("previous series not stale after a limit failure")
+	}
+	// The report says by how much the limit was exceeded.
+	if rep := h.report(ts2); rep["scrape_samples_scraped"] != 3 || rep["scrape_samples_post_metric_relabeling"] != 3 {
+		t.Errorf("report over the limit = %v, want 3 samples scraped", rep)
 	}
 }
 
