@@ -212,5 +212,8 @@ func (c *Core) Storage() storage.Storage { return c.store }
 // Queryable returns the storage as the query side sees it.
 func (c *Core) Queryable() storage.Queryable { return c.store }
 
+// Exemplars returns the storage's exemplar side.
+func (c *Core) Exemplars() storage.ExemplarQueryable { return c.store }
+
 // APIHandler returns the /api/v1/ handlers, for the plugin's CallResource.
 func (c *Core) APIHandler() http.Handler { return c.api.Handler() }

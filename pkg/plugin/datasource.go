@@ -29,6 +29,7 @@ const PluginID = "graftlabs-graft-datasource"
 type Core interface {
 	Engine() *promql.Engine
 	Queryable() storage.Queryable
+	Exemplars() storage.ExemplarQueryable
 	Health() core.Health
 	APIHandler() http.Handler
 }
@@ -41,6 +42,8 @@ type Settings struct {
 	TimeInterval string `json:"timeInterval"`
 	// QueryTimeout bounds each query ("" means the engine's default).
 	QueryTimeout string `json:"queryTimeout"`
+	// ExemplarTraceIDDestinations link exemplar labels to traces.
+	ExemplarTraceIDDestinations []TraceDestination `json:"exemplarTraceIdDestinations"`
 }
 
 // Datasource is one Grafana datasource: a query-side view onto the core.

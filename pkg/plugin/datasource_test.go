@@ -26,9 +26,10 @@ type testCore struct {
 	health core.Health
 }
 
-func (c *testCore) Engine() *promql.Engine       { return c.engine }
-func (c *testCore) Queryable() storage.Queryable { return c.store }
-func (c *testCore) Health() core.Health          { return c.health }
+func (c *testCore) Engine() *promql.Engine               { return c.engine }
+func (c *testCore) Queryable() storage.Queryable         { return c.store }
+func (c *testCore) Exemplars() storage.ExemplarQueryable { return c.store }
+func (c *testCore) Health() core.Health                  { return c.health }
 func (c *testCore) APIHandler() http.Handler {
 	return (&api.API{Storage: c.store, Engine: c.engine}).Handler()
 }

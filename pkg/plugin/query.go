@@ -69,10 +69,17 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 		frames = append(frames, toFrames(q, res.Value, "instant")...)
 		notices = append(notices, warnings(res.Warnings)...)
 	}
+	frames = finishFrames(q, frames, notices)
 	if q.exemplar {
-		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: "Exemplars are not stored yet by this version of Graft."})
+		ef, err := d.exemplarFrame(ctx, q)
+		if err != nil {
+			return backend.ErrDataResponse(backend.StatusInternal, "exemplars: "+err.Error())
+		}
+		if ef != nil {
+			frames = append(frames, ef)
+		}
 	}
-	return backend.DataResponse{Frames: finishFrames(q, frames, notices)}
+	return backend.DataResponse{Frames: frames}
 }
 
 // engineError maps the engine's error types to Grafana's statuses; errors in
