@@ -31,9 +31,10 @@ var (
 		"webhook": true, "wecom": true, "sns": true, "webex": true, "oncall": true, "mqtt": true, "jira": true}
 	matchOps  = map[string]bool{"=": true, "!=": true, "=~": true, "!~": true}
 	clockTime = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$`)
-	// A $ in an interpolated field must be an environment reference or an
-	// escaped $$; anything else Grafana silently replaces by nothing.
-	envRef   = regexp.MustCompile(`\$\$|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*`)
+	// A $ in an interpolated field must be a braced environment reference
+	// or an escaped $$: Grafana expands a bare $name too ($labels in a
+	// template becomes nothing), which is never what a template meant.
+	envRef   = regexp.MustCompile(`\$\$|\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
 	weekdays = map[string]bool{"sunday": true, "monday": true, "tuesday": true, "wednesday": true,
 		"thursday": true, "friday": true, "saturday": true}
 )
