@@ -158,17 +158,19 @@ func TestAlertingFiles(t *testing.T) {
 		t.Fatalf("generated alerting files: %v", ps)
 	}
 	mutations := map[string]func(string) string{
-		"no uid":            func(s string) string { return strings.Replace(s, "- uid: graft-", "- uid: \"\"\n        x: graft-", 1) },
-		"unknown field":     func(s string) string { return strings.Replace(s, "isPaused: false", "paused: false", 1) },
-		"condition":         func(s string) string { return strings.Replace(s, "condition: C", "condition: D", 1) },
-		"no-data state":     func(s string) string { return strings.Replace(s, "noDataState: OK", "noDataState: Fine", 1) },
-		"interval":          func(s string) string { return strings.Replace(s, "interval: 1m", "interval: soon", 1) },
-		"receiver":          func(s string) string { return strings.Replace(s, "receiver: graft-pager", "receiver: nobody", 1) },
-		"mute timing":       func(s string) string { return strings.Replace(s, "- graft-maintenance-window", "- never-defined", 1) },
-		"times":             func(s string) string { return strings.Replace(s, "start_time: \"02:00\"", "start_time: \"2am\"", 1) },
-		"label interpolate": func(s string) string { return strings.Replace(s, "severity: warning", "severity: '{{ $labels.x }}'", 1) },
-		"promql":            func(s string) string { return strings.Replace(s, "expr: up", "expr: up{", 1) },
-		"api version":       func(s string) string { return strings.Replace(s, "apiVersion: 1", "apiVersion: 2", 1) },
+		"no uid":        func(s string) string { return strings.Replace(s, "- uid: graft-", "- uid: \"\"\n        x: graft-", 1) },
+		"unknown field": func(s string) string { return strings.Replace(s, "isPaused: false", "paused: false", 1) },
+		"condition":     func(s string) string { return strings.Replace(s, "condition: C", "condition: D", 1) },
+		"no-data state": func(s string) string { return strings.Replace(s, "noDataState: OK", "noDataState: Fine", 1) },
+		"interval":      func(s string) string { return strings.Replace(s, "interval: 1m", "interval: soon", 1) },
+		"receiver":      func(s string) string { return strings.Replace(s, "receiver: graft-pager", "receiver: nobody", 1) },
+		"mute timing":   func(s string) string { return strings.Replace(s, "- graft-maintenance-window", "- never-defined", 1) },
+		"times":         func(s string) string { return strings.Replace(s, "start_time: \"02:00\"", "start_time: \"2am\"", 1) },
+		"label interpolate": func(s string) string {
+			return strings.Replace(s, "severity: warning", "severity: '{{ $labels.x }}'", 1)
+		},
+		"promql":      func(s string) string { return strings.Replace(s, "expr: up", "expr: up{", 1) },
+		"api version": func(s string) string { return strings.Replace(s, "apiVersion: 1", "apiVersion: 2", 1) },
 	}
 	for name, mutate := range mutations {
 		in := alertingFiles(t)
