@@ -7,7 +7,7 @@ MAGE    := $(GO) run mage.go -v
 CONFIG  ?= provisioning/graft.yml
 DATA    ?= data
 # Go packages of the project (./... would wander into node_modules).
-GO_PKGS := . ./bench/... ./pkg/... ./test/...
+GO_PKGS := . ./bench/... ./pkg/... ./test/... ./examples/...
 PLUGIN_BINARY := dist/gpx_graft_$(GOOS)_$(GOARCH)$(if $(filter windows,$(GOOS)),.exe,)
 
 .PHONY: run build frontend backend dist test test-deps test-go test-frontend lint fmt clean

@@ -3,7 +3,9 @@ module github.com/graftlabs/graft
 go 1.26.5
 
 require (
+	github.com/google/go-jsonnet v0.22.0
 	github.com/grafana/dskit v0.0.0-20260703122047-de1ec7541c44
+	github.com/grafana/grafana-foundation-sdk/go v0.0.12
 	github.com/grafana/grafana-plugin-sdk-go v0.298.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0

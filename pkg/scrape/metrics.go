@@ -6,8 +6,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the scrape manager's self-monitoring series, labelled by job
-// only, so their cardinality stays bounded by the configuration.
+// metrics are the scrape manager's self-monitoring series, labelled by the
+// scrape job only, so their cardinality stays bounded by the configuration.
+// The label is scrape_job, as in Prometheus: when Graft scrapes its own
+// /metrics, a label named job would clash with the target's job label.
 type metrics struct {
 	scrapes  *prometheus.CounterVec
 	failures *prometheus.CounterVec
@@ -20,20 +22,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		scrapes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "graft_scrapes_total", Help: "Scrapes performed.",
-		}, []string{"job"}),
+		}, []string{"scrape_job"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "graft_scrape_failures_total", Help: "Scrapes that failed (target down, parse error, limit).",
-		}, []string{"job"}),
+		}, []string{"scrape_job"}),
 		samples: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "graft_scrape_samples_appended_total", Help: "Samples appended by scrapes after metric relabeling.",
-		}, []string{"job"}),
+		}, []string{"scrape_job"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "graft_scrape_samples_rejected_total", Help: "Scraped samples the storage refused, by reason.",
-		}, []string{"job", "reason"}),
+		}, []string{"scrape_job", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "graft_scrape_duration_seconds", Help: "Duration of scrapes.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
-		}, []string{"job"}),
+		}, []string{"scrape_job"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.scrapes, m.failures, m.samples, m.rejected, m.duration)

@@ -1,0 +1,1 @@
+{ grafanaDashboards: { "x.json": error "broken on purpose" } }
