@@ -6,8 +6,7 @@ package monitoring
 // and remote-write parts are to expose (Prometheus's own names with graft_
 // in place of prometheus_), so their panels fill in as the parts land.
 const (
-	// today (pkg/scrape, labelled by the scraped job, which Graft's own
-	// scrape stores as exported_job)
+	// today (pkg/scrape, labelled by scrape_job, the job scraped)
 	MetricScrapes         = "graft_scrapes_total"
 	MetricScrapeFailures  = "graft_scrape_failures_total"
 	MetricSamplesAppended = "graft_scrape_samples_appended_total"
