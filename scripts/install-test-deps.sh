@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the integration tests start for real: Debian's prometheus
-# package (promtool). Safe to run again; does nothing when all is there.
+# package (promtool) and prometheus-alertmanager (a real receiver of Graft's
+# alerts). Safe to run again; does nothing when all is there.
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

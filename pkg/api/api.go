@@ -27,6 +27,7 @@ type API struct {
 	Storage storage.Queryable
 	Engine  *promql.Engine
 	Targets TargetSource
+	Rules   RuleSource
 	Logger  *slog.Logger
 	// Now is the clock for default query times (nil: time.Now).
 	Now func() time.Time
@@ -46,6 +47,10 @@ func (a *API) Handler() http.Handler {
 	getPost("/api/v1/series", a.series)
 	mux.HandleFunc("GET /api/v1/targets", a.targets)
 	mux.HandleFunc("GET /api/v1/status/buildinfo", a.buildInfo)
+	if a.Rules != nil {
+		mux.HandleFunc("GET /api/v1/rules", a.rulesHandler)
+		mux.HandleFunc("GET /api/v1/alerts", a.alertsHandler)
+	}
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{typ: errorNotFound, err: errors.New("unknown API endpoint " + r.URL.Path)})
 	})

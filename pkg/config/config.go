@@ -126,17 +126,11 @@ func (g GraftSection) validate() error {
 // ignoring them.
 func unsupportedWarnings(c *promconfig.Config, scs []*promconfig.ScrapeConfig) []string {
 	var w []string
-	if len(c.RuleFiles) > 0 {
-		w = append(w, "rule_files are not evaluated yet")
-	}
 	if len(c.RemoteWriteConfigs) > 0 {
 		w = append(w, "remote_write is not supported yet")
 	}
 	if len(c.RemoteReadConfigs) > 0 {
 		w = append(w, "remote_read is not supported yet")
-	}
-	if len(c.AlertingConfig.AlertmanagerConfigs) > 0 {
-		w = append(w, "alerting.alertmanagers are not used yet")
 	}
 	for _, sc := range scs {
 		for _, sd := range sc.ServiceDiscoveryConfigs {

@@ -22,6 +22,7 @@ import (
 	"github.com/graftlabs/graft/pkg/config"
 	"github.com/graftlabs/graft/pkg/demo"
 	"github.com/graftlabs/graft/pkg/promql"
+	"github.com/graftlabs/graft/pkg/rules"
 	"github.com/graftlabs/graft/pkg/scrape"
 	"github.com/graftlabs/graft/pkg/storage"
 	"github.com/graftlabs/graft/pkg/storage/memstore"
@@ -55,15 +56,17 @@ type Options struct {
 type Core struct {
 	services.Service
 
-	opts    Options
-	logger  *slog.Logger
-	store   *memstore.Store
-	scraper *scrape.Manager
-	engine  *promql.Engine
-	api     *api.API
-	demo    *demo.Target
-	web     *webServer
-	metrics *coreMetrics
+	opts     Options
+	logger   *slog.Logger
+	store    *memstore.Store
+	scraper  *scrape.Manager
+	rules    *rules.Manager
+	notifier *rules.Notifier
+	engine   *promql.Engine
+	api      *api.API
+	demo     *demo.Target
+	web      *webServer
+	metrics  *coreMetrics
 
 	mtx       sync.RWMutex
 	cfg       *config.Config
@@ -97,7 +100,12 @@ func New(opts Options) (*Core, error) {
 	c.scraper = scrape.NewManager(c.store, scrape.Options{
 		Logger: opts.Logger.With("component", "scrape"), Registerer: opts.Registerer, UserAgent: version.UserAgent(),
 	})
-	c.api = &api.API{Storage: c.store, Engine: c.engine, Targets: c.scraper, Logger: opts.Logger}
+	c.notifier = rules.NewNotifier(opts.Logger.With("component", "notifier"), opts.Registerer)
+	c.rules = rules.NewManager(rules.Options{
+		Query: c.ruleQuery, Store: c.store, Notifier: c.notifier,
+		Logger: opts.Logger.With("component", "rules"), Registerer: opts.Registerer,
+	})
+	c.api = &api.API{Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger}
 	opts.Registerer.MustRegister(newStorageCollector(c.store))
 	c.Service = services.NewBasicService(c.starting, c.running, c.stopping)
 	return c, nil
@@ -125,8 +133,8 @@ func (c *Core) starting(ctx context.Context) error {
 		}
 		c.web = web // on error it carries the error for Health
 	}
-	if err := c.scraper.ApplyConfig(cfg.ScrapeConfigs); err != nil {
-		return fmt.Errorf("apply scrape configuration: %w", err)
+	if err := c.applyConfig(cfg, nil); err != nil {
+		return err
 	}
 	c.metrics.reloaded(nil)
 	c.logger.Info("Graft core started", "config", cfg.Source, "listen", addr, "jobs", len(cfg.ScrapeConfigs))
@@ -153,6 +161,8 @@ func (c *Core) running(ctx context.Context) error {
 
 func (c *Core) stopping(_ error) error {
 	c.scraper.Stop()
+	c.rules.Stop()
+	c.notifier.Stop()
 	var errs []error
 	if c.web != nil {
 		errs = append(errs, c.web.close())
@@ -191,8 +201,8 @@ func (c *Core) reload() error {
 	if err != nil {
 		return err
 	}
-	if err := c.scraper.ApplyConfig(cfg.ScrapeConfigs); err != nil {
-		return fmt.Errorf("apply scrape configuration: %w", err)
+	if err := c.applyConfig(cfg, c.Config()); err != nil {
+		return err
 	}
 	c.mtx.Lock()
 	c.cfg = cfg

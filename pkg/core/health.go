@@ -25,6 +25,10 @@ type Health struct {
 	Warnings    []string
 	// ListenError is set when the HTTP listener could not start.
 	ListenError string
+	// RuleGroups is the number of rule groups evaluated; FailingRules names
+	// each rule whose last evaluation failed, with the error.
+	RuleGroups   int
+	FailingRules []string
 }
 
 // Health reports the core's state.
@@ -39,6 +43,14 @@ func (c *Core) Health() Health {
 			h.DownTargets = append(h.DownTargets, fmt.Sprintf("%s %s: %s", t.Job, t.ScrapeURL, t.LastError))
 		default:
 			h.TargetsUnknown++
+		}
+	}
+	for _, g := range c.rules.Groups() {
+		h.RuleGroups++
+		for _, r := range g.Rules {
+			if st := r.Status(); st.LastError != "" {
+				h.FailingRules = append(h.FailingRules, fmt.Sprintf("%s/%s: %s", g.Name, st.Name, st.LastError))
+			}
 		}
 	}
 	st := c.store.Stats()
@@ -72,6 +84,9 @@ func (h Health) Summary() string {
 		parts[0] += fmt.Sprintf(", %d not scraped yet", h.TargetsUnknown)
 	}
 	parts = append(parts, fmt.Sprintf("%d series", h.Series))
+	if h.RuleGroups > 0 {
+		parts = append(parts, fmt.Sprintf("%d rule groups, %d rules failing", h.RuleGroups, len(h.FailingRules)))
+	}
 	if h.ConfigError != "" {
 		parts = append(parts, "config reload failed: "+h.ConfigError)
 	}
