@@ -32,6 +32,9 @@ type WebConfig struct {
 	// ListenAddress is where the core serves HTTP; empty disables the
 	// listener (the plugin then answers only through Grafana).
 	ListenAddress string `yaml:"listen_address"`
+	// EnableRemoteWriteReceiver accepts remote-write requests on
+	// /api/v1/write, as Prometheus's --web.enable-remote-write-receiver.
+	EnableRemoteWriteReceiver bool `yaml:"enable_remote_write_receiver"`
 }
 
 // StorageConfig configures the storage engine.

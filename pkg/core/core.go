@@ -22,6 +22,7 @@ import (
 	"github.com/graftlabs/graft/pkg/config"
 	"github.com/graftlabs/graft/pkg/demo"
 	"github.com/graftlabs/graft/pkg/promql"
+	"github.com/graftlabs/graft/pkg/remote"
 	"github.com/graftlabs/graft/pkg/rules"
 	"github.com/graftlabs/graft/pkg/scrape"
 	"github.com/graftlabs/graft/pkg/storage"
@@ -45,7 +46,10 @@ type Options struct {
 	RequireListener bool
 	// EnableLifecycle allows POST /-/reload, as Prometheus's --web.enable-lifecycle.
 	EnableLifecycle bool
-	Logger          *slog.Logger
+	// EnableRemoteWriteReceiver accepts POST /api/v1/write whatever the
+	// config says (graft.web.enable_remote_write_receiver also enables it).
+	EnableRemoteWriteReceiver bool
+	Logger                    *slog.Logger
 	// Registerer and Gatherer hold the core's own metrics (nil: a private registry).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -62,6 +66,7 @@ type Core struct {
 	scraper  *scrape.Manager
 	rules    *rules.Manager
 	notifier *rules.Notifier
+	receiver *remote.Receiver
 	engine   *promql.Engine
 	api      *api.API
 	demo     *demo.Target
@@ -100,6 +105,7 @@ func New(opts Options) (*Core, error) {
 	c.scraper = scrape.NewManager(c.store, scrape.Options{
 		Logger: opts.Logger.With("component", "scrape"), Registerer: opts.Registerer, UserAgent: version.UserAgent(),
 	})
+	c.receiver = remote.NewReceiver(c.store, opts.Logger.With("component", "remote-write"), opts.Registerer)
 	c.notifier = rules.NewNotifier(opts.Logger.With("component", "notifier"), opts.Registerer)
 	c.rules = rules.NewManager(rules.Options{
 		Query: c.ruleQuery, Store: c.store, Notifier: c.notifier,

@@ -52,6 +52,7 @@ func (w *webServer) close() error {
 func (c *Core) webHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", c.api.Handler())
+	mux.HandleFunc("POST /api/v1/write", c.remoteWrite)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.opts.Gatherer, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.Handle("GET /demo/metrics", c.demo)
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
@@ -74,6 +75,15 @@ func (c *Core) webHandler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// remoteWrite takes remote-write requests when the receiver is enabled.
+func (c *Core) remoteWrite(w http.ResponseWriter, r *http.Request) {
+	if !c.opts.EnableRemoteWriteReceiver && !c.Config().Graft.Web.EnableRemoteWriteReceiver {
+		http.Error(w, "remote write receiver needs to be enabled with --web.enable-remote-write-receiver or graft.web.enable_remote_write_receiver", http.StatusNotFound)
+		return
+	}
+	c.receiver.ServeHTTP(w, r)
 }
 
 // Handler returns the core's HTTP surface, for tests and embedding.

@@ -221,3 +221,12 @@ func TestServerReloadKeepsRunningConfigOnError(t *testing.T) {
 		t.Errorf("/metrics does not report the failed reload")
 	}
 }
+
+func httpPost(url, contentType string, body []byte) (int, error) {
+	resp, err := http.Post(url, contentType, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}

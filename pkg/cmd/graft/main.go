@@ -27,12 +27,13 @@ import (
 const defaultListenAddress = "127.0.0.1:9091"
 
 type flags struct {
-	configFile      string
-	listenAddress   string
-	dataDir         string
-	enableLifecycle bool
-	logLevel        string
-	showVersion     bool
+	configFile       string
+	listenAddress    string
+	dataDir          string
+	enableLifecycle  bool
+	enableRWReceiver bool
+	logLevel         string
+	showVersion      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -43,6 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.listenAddress, "web.listen-address", "", "Address to serve the HTTP API on. Empty: graft.web.listen_address from the config, else "+defaultListenAddress+".")
 	fs.StringVar(&f.dataDir, "storage.tsdb.path", "data/", "Base path for metrics storage.")
 	fs.BoolVar(&f.enableLifecycle, "web.enable-lifecycle", false, "Enable reload via HTTP POST to /-/reload.")
+	fs.BoolVar(&f.enableRWReceiver, "web.enable-remote-write-receiver", false, "Accept remote-write requests on /api/v1/write.")
 	fs.StringVar(&f.logLevel, "log.level", "info", "Only log messages with the given severity or above: debug, info, warn, error.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print version and exit.")
 	if err := fs.Parse(args); err != nil {
@@ -83,15 +85,16 @@ func run(args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c, err := core.New(core.Options{
-		ConfigFile:      f.configFile,
-		DataDir:         f.dataDir,
-		ListenAddress:   f.listenAddress,
-		DefaultListen:   defaultListenAddress,
-		RequireListener: true,
-		EnableLifecycle: f.enableLifecycle,
-		Logger:          logger,
-		Registerer:      reg,
-		Gatherer:        reg,
+		ConfigFile:                f.configFile,
+		DataDir:                   f.dataDir,
+		ListenAddress:             f.listenAddress,
+		DefaultListen:             defaultListenAddress,
+		RequireListener:           true,
+		EnableLifecycle:           f.enableLifecycle,
+		EnableRemoteWriteReceiver: f.enableRWReceiver,
+		Logger:                    logger,
+		Registerer:                reg,
+		Gatherer:                  reg,
 	})
 	if err != nil {
 		return err
