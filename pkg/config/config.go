@@ -113,7 +113,7 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scrape configs: %w", err)
 	}
-	cfg.Warnings = unsupportedWarnings(cfg.Prometheus, cfg.ScrapeConfigs)
+	cfg.Warnings = unsupportedWarnings(cfg.Prometheus)
 	return cfg, nil
 }
 
@@ -127,20 +127,13 @@ func (g GraftSection) validate() error {
 // unsupportedWarnings lists sections that parse but that this version of
 // Graft does not act on, so that health checks can say so instead of silently
 // ignoring them.
-func unsupportedWarnings(c *promconfig.Config, scs []*promconfig.ScrapeConfig) []string {
+func unsupportedWarnings(c *promconfig.Config) []string {
 	var w []string
 	if len(c.RemoteWriteConfigs) > 0 {
 		w = append(w, "remote_write is not supported yet")
 	}
 	if len(c.RemoteReadConfigs) > 0 {
 		w = append(w, "remote_read is not supported yet")
-	}
-	for _, sc := range scs {
-		for _, sd := range sc.ServiceDiscoveryConfigs {
-			if sd.Name() != "static" {
-				w = append(w, fmt.Sprintf("job %q: %s service discovery is not supported yet", sc.JobName, sd.Name()))
-			}
-		}
 	}
 	return w
 }

@@ -251,19 +251,30 @@ scrape_configs:
 	}
 }
 
-// No service discovery mechanism besides static_configs is registered with
-// Prometheus's discovery package, so their keys are unknown fields: the
-// file does not load (and the "service discovery is not supported yet"
-// warning cannot be reached). This pins the current behaviour; registering
-// mechanisms is a deliberate change that should update this test.
-func TestServiceDiscoveryOtherThanStaticRefused(t *testing.T) {
-	err := loadErr(t, `scrape_configs:
+// file, http, dns, consul and kubernetes discovery are built in; others
+// (here ec2) are unknown fields: the file does not load and says where.
+func TestServiceDiscoveryMechanisms(t *testing.T) {
+	c := load(t, `scrape_configs:
   - job_name: files
     file_sd_configs:
       - files: ["targets/*.json"]
+  - job_name: dns
+    dns_sd_configs:
+      - names: ["_metrics._tcp.example.org"]
+  - job_name: k8s
+    kubernetes_sd_configs:
+      - role: pod
 `)
-	if !strings.Contains(err.Error(), "file_sd_configs") || !strings.Contains(err.Error(), "line 3") {
-		t.Fatalf("err = %v", err)
+	if !slices.Equal(jobNames(c), []string{"files", "dns", "k8s"}) {
+		t.Fatalf("jobs = %v", jobNames(c))
+	}
+	err := loadErr(t, `scrape_configs:
+  - job_name: cloud
+    ec2_sd_configs:
+      - region: eu-west-1
+`)
+	if !strings.Contains(err.Error(), "ec2_sd_configs") || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("error %q does not name the field and line", err)
 	}
 }
 

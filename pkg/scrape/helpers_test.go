@@ -168,7 +168,7 @@ func scrapeConfigsYAML(jobs ...string) string {
 // oneLoop builds (without starting) the pool of cfg and returns its only loop.
 func oneLoop(t testing.TB, m *Manager, cfg *promconfig.ScrapeConfig) *loop {
 	t.Helper()
-	p, err := m.newPool(cfg)
+	p, err := m.newPool(cfg, nil)
 	if err != nil {
 		t.Fatalf("newPool: %v", err)
 	}

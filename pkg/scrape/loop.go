@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -27,7 +28,7 @@ type loop struct {
 	logger  *slog.Logger
 
 	// refused, when set, fails every scrape without fetching (target_limit).
-	refused error
+	refused atomic.Pointer[error]
 
 	cache      *seriesCache
 	reportRefs []storage.SeriesRef
@@ -180,9 +181,18 @@ func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
 	}
 }
 
+// setRefused makes every scrape fail with err without fetching; nil lifts it.
+func (l *loop) setRefused(err error) {
+	if err == nil {
+		l.refused.Store(nil)
+		return
+	}
+	l.refused.Store(&err)
+}
+
 func (l *loop) fetch(ctx context.Context) ([]byte, string, error) {
-	if l.refused != nil {
-		return nil, "", l.refused
+	if err := l.refused.Load(); err != nil {
+		return nil, "", *err
 	}
 	sctx, cancel := context.WithTimeout(ctx, l.target.timeout)
 	defer cancel()

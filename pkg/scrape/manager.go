@@ -16,6 +16,7 @@ import (
 	commonconfig "github.com/prometheus/common/config"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
 
 	"github.com/graftlabs/graft/pkg/storage"
 )
@@ -39,6 +40,7 @@ type Manager struct {
 	ctx   context.Context
 	stop  context.CancelFunc
 	pools map[string]*pool
+	sd    *discovery.Manager
 }
 
 // NewManager returns a manager that appends to store. It scrapes nothing
@@ -51,7 +53,7 @@ func NewManager(store storage.Appendable, opts Options) *Manager {
 		opts.UserAgent = "Graft"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{
+	m := &Manager{
 		store:   store,
 		opts:    opts,
 		metrics: newMetrics(opts.Registerer),
@@ -59,6 +61,26 @@ func NewManager(store storage.Appendable, opts Options) *Manager {
 		stop:    cancel,
 		pools:   map[string]*pool{},
 	}
+	m.sd = newDiscoveryManager(ctx, opts)
+	go func() { _ = m.sd.Run() }()
+	go m.watchDiscovery()
+	return m
+}
+
+// newDiscoveryManager runs Prometheus's service discovery. Its metrics go to
+// the manager's registerer, or a private registry when there is none.
+func newDiscoveryManager(ctx context.Context, opts Options) *discovery.Manager {
+	reg := opts.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(reg)
+	if err != nil {
+		opts.Logger.Error("Service discovery metrics not registered", "err", err)
+		reg = prometheus.NewRegistry()
+		sdMetrics, _ = discovery.CreateAndRegisterSDMetrics(reg)
+	}
+	return discovery.NewManager(ctx, opts.Logger.With("component", "discovery"), reg, sdMetrics, discovery.Name("scrape"))
 }
 
 // ApplyConfig brings the running pools in line with cfgs: new jobs start,
@@ -66,6 +88,18 @@ func NewManager(store storage.Appendable, opts Options) *Manager {
 // rebuilt. It fails without changing anything if a job's HTTP client or
 // targets cannot be built.
 func (m *Manager) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
+	if err := m.applyPools(cfgs); err != nil {
+		return err
+	}
+	// Outside the pools' lock: discovery delivers groups to watchDiscovery,
+	// which takes it.
+	if err := m.sd.ApplyConfig(dynamicConfigs(cfgs)); err != nil {
+		m.opts.Logger.Error("Applying service discovery configuration failed", "err", err)
+	}
+	return nil
+}
+
+func (m *Manager) applyPools(cfgs []*promconfig.ScrapeConfig) error {
 	next := map[string]*pool{}
 	m.mtx.Lock()
 	defer m.mtx.Unlock()
@@ -74,7 +108,11 @@ func (m *Manager) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
 			next[cfg.JobName] = old
 			continue
 		}
-		p, err := m.newPool(cfg)
+		var prev []*targetgroup.Group
+		if old, ok := m.pools[cfg.JobName]; ok {
+			prev = old.discovered // until discovery reports the new config's groups
+		}
+		p, err := m.newPool(cfg, prev)
 		if err != nil {
 			return fmt.Errorf("job %q: %w", cfg.JobName, err)
 		}
@@ -94,6 +132,39 @@ func (m *Manager) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
 	}
 	m.pools = next
 	return nil
+}
+
+// dynamicConfigs are the service discovery configs other than static ones,
+// by job: static targets are known at once, the rest comes from discovery.
+func dynamicConfigs(cfgs []*promconfig.ScrapeConfig) map[string]discovery.Configs {
+	out := map[string]discovery.Configs{}
+	for _, cfg := range cfgs {
+		for _, sd := range cfg.ServiceDiscoveryConfigs {
+			if _, static := sd.(discovery.StaticConfig); !static {
+				out[cfg.JobName] = append(out[cfg.JobName], sd)
+			}
+		}
+	}
+	return out
+}
+
+// watchDiscovery applies the target groups service discovery reports, per
+// job, until the manager stops.
+func (m *Manager) watchDiscovery() {
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case update := <-m.sd.SyncCh():
+			m.mtx.Lock()
+			for job, groups := range update {
+				if p, ok := m.pools[job]; ok {
+					p.setDiscovered(m.ctx, m, groups)
+				}
+			}
+			m.mtx.Unlock()
+		}
+	}
 }
 
 // Stop ends every loop. Series are not marked stale: the process is going
@@ -139,30 +210,18 @@ func (m *Manager) DroppedTargets() []DroppedTarget {
 	return out
 }
 
-func (m *Manager) newPool(cfg *promconfig.ScrapeConfig) (*pool, error) {
+func (m *Manager) newPool(cfg *promconfig.ScrapeConfig, discovered []*targetgroup.Group) (*pool, error) {
 	client, err := commonconfig.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
 	if err != nil {
 		return nil, fmt.Errorf("http client: %w", err)
 	}
-	p := &pool{cfg: cfg, loops: map[string]*loop{}}
-	f := newFetcher(client, cfg, m.opts.UserAgent)
+	p := &pool{cfg: cfg, fetcher: newFetcher(client, cfg, m.opts.UserAgent), loops: map[string]*loop{}, discovered: discovered}
 	for _, sd := range cfg.ServiceDiscoveryConfigs {
-		static, ok := sd.(discovery.StaticConfig)
-		if !ok {
-			continue // reported as a config warning
-		}
-		if err := p.addStatic(static, f, m); err != nil {
-			return nil, err
+		if static, ok := sd.(discovery.StaticConfig); ok {
+			p.static = append(p.static, static...)
 		}
 	}
-	// As Prometheus: a job over its target_limit keeps its configuration, but
-	// every target fails without being scraped, saying why.
-	if limit := cfg.TargetLimit; limit > 0 && uint(len(p.loops)) > limit {
-		err := fmt.Errorf("%w (number of targets: %d, limit: %d)", errTargetLimit, len(p.loops), limit)
-		for _, l := range p.loops {
-			l.refused = err
-		}
-	}
+	p.loops, p.dropped = p.desired(m)
 	return p, nil
 }
 
@@ -170,65 +229,4 @@ func (m *Manager) newPool(cfg *promconfig.ScrapeConfig) (*pool, error) {
 type DroppedTarget struct {
 	DiscoveredLabels map[string]string
 	Reason           string
-}
-
-// pool holds the loops of one job.
-type pool struct {
-	cfg     *promconfig.ScrapeConfig
-	loops   map[string]*loop
-	dropped []DroppedTarget
-}
-
-func (p *pool) addStatic(groups discovery.StaticConfig, f *fetcher, m *Manager) error {
-	for _, g := range groups {
-		for _, tl := range g.Targets {
-			t, discovered, err := targetFromGroup(p.cfg, tl, g.Labels)
-			if err != nil || t == nil {
-				reason := "dropped by relabeling"
-				if err != nil {
-					reason = err.Error()
-				}
-				p.dropped = append(p.dropped, DroppedTarget{DiscoveredLabels: discovered.Map(), Reason: reason})
-				continue
-			}
-			if _, dup := p.loops[t.key()]; dup {
-				continue
-			}
-			p.loops[t.key()] = newLoop(t, p.cfg, f, m.store, m.metrics, m.opts.Logger, nil)
-		}
-	}
-	return nil
-}
-
-// takeOver hands the series caches of old's loops to the same targets of p,
-// so that a config change does not reset staleness tracking, and stops old's
-// loops; targets that exist only in old get stale markers.
-func (p *pool) takeOver(old *pool) {
-	for key, ol := range old.loops {
-		nl, kept := p.loops[key]
-		ol.stop(!kept)
-		if kept {
-			nl.cache = ol.cache
-		}
-	}
-}
-
-func (p *pool) start(ctx context.Context) {
-	for _, l := range p.loops {
-		l.start(ctx)
-	}
-}
-
-// stop ends the loops and marks their series stale: the job is gone.
-func (p *pool) stop() {
-	for _, l := range p.loops {
-		l.stop(true)
-	}
-}
-
-// halt ends the loops without stale markers.
-func (p *pool) halt() {
-	for _, l := range p.loops {
-		l.stop(false)
-	}
 }

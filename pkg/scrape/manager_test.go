@@ -360,7 +360,7 @@ func TestDroppedTargets(t *testing.T) {
 func TestLoopOffset(t *testing.T) {
 	m := NewManager(memstore.New(), Options{})
 	cfgs := loadScrapeConfigs(t, scrapeConfigsYAML(jobYAML("a", "", "127.0.0.1:1", "127.0.0.1:2")))
-	p, err := m.newPool(cfgs[0])
+	p, err := m.newPool(cfgs[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestRelabelConfigsShapeTargets(t *testing.T) {
 	st := memstore.New()
 	m := NewManager(st, Options{})
 	t.Cleanup(m.Stop)
-	p, err := m.newPool(loadScrapeConfigs(t, yml)[0])
+	p, err := m.newPool(loadScrapeConfigs(t, yml)[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestRelabelInstanceAndTimeouts(t *testing.T) {
 `
 	m := NewManager(memstore.New(), Options{})
 	t.Cleanup(m.Stop)
-	p, err := m.newPool(loadScrapeConfigs(t, yml)[0])
+	p, err := m.newPool(loadScrapeConfigs(t, yml)[0], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
