@@ -529,7 +529,7 @@ func HistogramChunkFromBytes(b []byte) (*HistogramChunk, error) {
 
 type errIterator struct{ err error }
 
-func (e *errIterator) Next() storage.ValueType       { return storage.ValNone }
+func (e *errIterator) Next() storage.ValueType        { return storage.ValNone }
 func (e *errIterator) SeekTo(int64) storage.ValueType { return storage.ValNone }
 func (e *errIterator) At() (int64, float64)           { return 0, 0 }
 func (e *errIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
