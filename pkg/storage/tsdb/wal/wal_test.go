@@ -22,7 +22,9 @@ func readAll(t *testing.T, dir string) ([][]byte, error) {
 	return out, r.Err()
 }
 
-func rec(i int) []byte { return []byte(fmt.Sprintf("record-%04d-%s", i, bytes.Repeat([]byte("x"), i%50))) }
+func rec(i int) []byte {
+	return []byte(fmt.Sprintf("record-%04d-%s", i, bytes.Repeat([]byte("x"), i%50)))
+}
 
 func TestLogAndRead(t *testing.T) {
 	for _, p := range []FsyncPolicy{FsyncCommit, FsyncInterval, FsyncSegment} {
