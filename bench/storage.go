@@ -348,7 +348,9 @@ func corpusBytes(ctx context.Context, dir string, open func(string) (engine, err
 	return float64(size) / float64(len(c.lsets)*c.steps), err
 }
 
-type diskSizer interface{ diskSize(dir string) (int64, error) }
+type diskSizer interface {
+	diskSize(dir string) (int64, error)
+}
 
 // Graft.
 

@@ -33,7 +33,8 @@ type Changes struct {
 type changeFeed struct {
 	mtx          sync.Mutex
 	gen          uint64
-	ring         []Change
+	ring         []Change // grows to max, then wraps
+	max          int
 	next         int
 	full         bool
 	evictedGen   uint64 // newest generation with a record overwritten
@@ -51,7 +52,7 @@ func newChangeFeed(size int, recentWindow int64) *changeFeed {
 	if size <= 0 {
 		size = 1 << 16
 	}
-	f := &changeFeed{ring: make([]Change, size), recentWindow: recentWindow}
+	f := &changeFeed{max: size, recentWindow: recentWindow}
 	f.resetCommit()
 	return f
 }
@@ -118,6 +119,11 @@ func (f *changeFeed) deleted(mint, maxt int64) {
 }
 
 func (f *changeFeed) put(c Change) {
+	if len(f.ring) < f.max {
+		f.ring = append(f.ring, c)
+		f.full = len(f.ring) == f.max
+		return
+	}
 	if f.full {
 		f.evictedGen = f.ring[f.next].Generation
 	}
@@ -137,9 +143,9 @@ func (f *changeFeed) since(gen uint64) Changes {
 		return out
 	}
 	out.Complete = f.evictedGen <= gen
-	n, first := f.next, 0
+	n, first := len(f.ring), 0
 	if f.full {
-		n, first = len(f.ring), f.next
+		first = f.next
 	}
 	for i := range n {
 		c := f.ring[(first+i)%len(f.ring)]

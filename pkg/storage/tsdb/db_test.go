@@ -355,3 +355,27 @@ func TestQueryBoundsAndTruncate(t *testing.T) {
 		t.Fatalf("change feed after truncate: %+v", ch)
 	}
 }
+
+func TestExemplarRingIsBounded(t *testing.T) {
+	r := newExemplarRing(3)
+	for i := int64(1); i <= 5; i++ {
+		r.add(1, exemplar.Exemplar{Value: float64(i), Ts: i, HasTs: true})
+	}
+	got := r.inRange(map[uint64]bool{1: true}, 0, 10)[1]
+	if len(got) != 3 || got[0].Ts != 3 || got[2].Ts != 5 {
+		t.Fatalf("ring kept %+v, want the newest three", got)
+	}
+}
+
+func TestChangeFeedRingReportsGaps(t *testing.T) {
+	f := newChangeFeed(3, 0)
+	for i := range 5 {
+		f.deleted(int64(i), int64(i))
+	}
+	if c := f.since(3); !c.Complete || len(c.Changes) != 2 {
+		t.Fatalf("since 3: %+v", c)
+	}
+	if c := f.since(1); c.Complete {
+		t.Fatalf("since 1 claims completeness after eviction: %+v", c)
+	}
+}

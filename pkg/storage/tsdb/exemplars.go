@@ -21,7 +21,8 @@ type storedExemplar struct {
 // are logged to the WAL with the samples and kept across checkpoints.
 type exemplarRing struct {
 	mtx  sync.RWMutex
-	buf  []storedExemplar
+	max  int
+	buf  []storedExemplar // grows to max, then wraps
 	next int
 	full bool
 	// last is the newest exemplar per series, for order and duplicate checks.
@@ -32,7 +33,7 @@ func newExemplarRing(size int) *exemplarRing {
 	if size <= 0 {
 		size = DefaultMaxExemplars
 	}
-	return &exemplarRing{buf: make([]storedExemplar, size), last: map[uint64]exemplar.Exemplar{}}
+	return &exemplarRing{max: size, last: map[uint64]exemplar.Exemplar{}}
 }
 
 // check says whether e may follow the series' newest exemplar: an exact
@@ -58,6 +59,12 @@ func (r *exemplarRing) add(ref uint64, e exemplar.Exemplar) {
 	}
 	r.mtx.Lock()
 	defer r.mtx.Unlock()
+	if len(r.buf) < r.max {
+		r.buf = append(r.buf, storedExemplar{ref: ref, e: e})
+		r.last[ref] = e
+		r.full = len(r.buf) == r.max // from now on, next is the oldest
+		return
+	}
 	if old := r.buf[r.next]; r.full && r.last[old.ref].Equals(old.e) {
 		delete(r.last, old.ref) // the series' newest exemplar is being evicted
 	}
@@ -73,9 +80,9 @@ func (r *exemplarRing) add(ref uint64, e exemplar.Exemplar) {
 func (r *exemplarRing) each(f func(ref uint64, e exemplar.Exemplar)) {
 	r.mtx.RLock()
 	defer r.mtx.RUnlock()
-	n, first := r.next, 0
+	n, first := len(r.buf), 0
 	if r.full {
-		n, first = len(r.buf), r.next
+		first = r.next
 	}
 	for i := range n {
 		se := r.buf[(first+i)%len(r.buf)]
