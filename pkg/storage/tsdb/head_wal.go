@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
@@ -308,6 +312,8 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 		hists   []record.RefHistogram
 		exs     []record.RefExemplar
 	)
+	shards := h.startReplayShards(st)
+	defer shards.wait()
 	for r.Next() {
 		rec := r.Record()
 		st.records++
@@ -340,14 +346,16 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 		case record.TypeSamples:
 			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
 				for _, s := range samples {
-					h.replaySample(pendingSample{t: s.T, v: s.V}, s.Ref, st)
+					shards.add(s.Ref, pendingSample{t: s.T, v: s.V})
 				}
+				shards.flush()
 			}
 		case record.TypeHistograms, record.TypeFloatHistogram:
 			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
 				for _, s := range hists {
-					h.replaySample(pendingSample{t: s.T, h: s.H, fh: s.FH}, s.Ref, st)
+					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH})
 				}
+				shards.flush()
 			}
 		case record.TypeExemplars:
 			if exs, err = dec.Exemplars(rec, exs[:0]); err == nil {
@@ -395,21 +403,90 @@ func (h *Head) restore(s *memSeries) {
 	}
 }
 
-func (h *Head) replaySample(p pendingSample, ref uint64, st *replayStats) {
-	s := h.series.getByRef(ref)
-	if s == nil {
-		st.unknownRefs++
-		return
+// replayShards apply replayed samples on one goroutine per CPU, each
+// owning the series whose ref falls in its shard, so that every series
+// still gets its samples in WAL order. Series records are applied by the
+// reader before any later record is handed out.
+type replayShards struct {
+	h       *Head
+	st      *replayStats
+	batches [][]replayItem
+	chans   []chan []replayItem
+	wg      sync.WaitGroup
+	added   atomic.Int64
+	unknown atomic.Int64
+}
+
+type replayItem struct {
+	ref uint64
+	p   pendingSample
+}
+
+func (h *Head) startReplayShards(st *replayStats) *replayShards {
+	n := max(runtime.GOMAXPROCS(0), 1)
+	rs := &replayShards{h: h, st: st, batches: make([][]replayItem, n), chans: make([]chan []replayItem, n)}
+	for i := range rs.chans {
+		rs.chans[i] = make(chan []replayItem, 4)
+		rs.wg.Add(1)
+		go rs.work(rs.chans[i])
 	}
-	if p.t < h.minValidTime.Load() {
-		return
+	return rs
+}
+
+func (rs *replayShards) add(ref uint64, p pendingSample) {
+	i := ref % uint64(len(rs.batches))
+	rs.batches[i] = append(rs.batches[i], replayItem{ref: ref, p: p})
+}
+
+func (rs *replayShards) flush() {
+	for i, b := range rs.batches {
+		if len(b) > 0 {
+			rs.chans[i] <- b
+			rs.batches[i] = make([]replayItem, 0, len(b))
+		}
 	}
-	s.mtx.Lock()
-	ok := s.append(p.t, p.v, p.h, p.fh, h.blockRange)
-	s.mtx.Unlock()
-	if ok {
-		st.samples++
-		h.numSamples.Add(1)
-		h.updateBounds(p.t, p.t)
+}
+
+func (rs *replayShards) wait() {
+	rs.flush()
+	for _, c := range rs.chans {
+		close(c)
 	}
+	rs.wg.Wait()
+	rs.st.samples += int(rs.added.Load())
+	rs.st.unknownRefs += int(rs.unknown.Load())
+}
+
+func (rs *replayShards) work(c chan []replayItem) {
+	defer rs.wg.Done()
+	h := rs.h
+	var added int64
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	for batch := range c {
+		minValid := h.minValidTime.Load()
+		var s *memSeries
+		for _, it := range batch {
+			if s == nil || s.ref != it.ref {
+				if s = h.series.getByRef(it.ref); s == nil {
+					rs.unknown.Add(1)
+					continue
+				}
+			}
+			if it.p.t < minValid {
+				continue
+			}
+			s.mtx.Lock()
+			ok := s.append(it.p.t, it.p.v, it.p.h, it.p.fh, h.blockRange)
+			s.mtx.Unlock()
+			if ok {
+				added++
+				mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
+			}
+		}
+	}
+	if added > 0 {
+		h.numSamples.Add(added)
+		h.updateBounds(mint, maxt)
+	}
+	rs.added.Add(added)
 }
