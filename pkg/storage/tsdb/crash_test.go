@@ -175,3 +175,7 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
 	}
 	return present
 }
+
+func crashLabelsMatcher() *labels.Matcher {
+	return labels.MustNewMatcher(labels.MatchEqual, "__name__", "crash_test")
+}
