@@ -426,7 +426,7 @@ func (h *Head) startReplayShards(st *replayStats) *replayShards {
 	n := max(runtime.GOMAXPROCS(0), 1)
 	rs := &replayShards{h: h, st: st, batches: make([][]replayItem, n), chans: make([]chan []replayItem, n)}
 	for i := range rs.chans {
-		rs.chans[i] = make(chan []replayItem, 4)
+		rs.chans[i] = make(chan []replayItem, 64)
 		rs.wg.Add(1)
 		go rs.work(rs.chans[i])
 	}
@@ -462,23 +462,33 @@ func (rs *replayShards) work(c chan []replayItem) {
 	h := rs.h
 	var added int64
 	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	// Refs are dense: a slice caches the series lookups of this shard.
+	var cache []*memSeries
 	for batch := range c {
 		minValid := h.minValidTime.Load()
-		var s *memSeries
 		for _, it := range batch {
-			if s == nil || s.ref != it.ref {
+			var s *memSeries
+			if it.ref < uint64(len(cache)) {
+				s = cache[it.ref]
+			}
+			if s == nil {
 				if s = h.series.getByRef(it.ref); s == nil {
 					rs.unknown.Add(1)
 					continue
+				}
+				if it.ref < 1<<26 {
+					if it.ref >= uint64(len(cache)) {
+						cache = append(cache, make([]*memSeries, int(it.ref)+1-len(cache)+len(cache)/2)...)
+					}
+					cache[it.ref] = s
 				}
 			}
 			if it.p.t < minValid {
 				continue
 			}
-			s.mtx.Lock()
-			ok := s.append(it.p.t, it.p.v, it.p.h, it.p.fh, h.blockRange)
-			s.mtx.Unlock()
-			if ok {
+			// No lock: during replay a series is touched by its shard only,
+			// and Open returns after wait.
+			if s.append(it.p.t, it.p.v, it.p.h, it.p.fh, h.blockRange) {
 				added++
 				mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
 			}
