@@ -10,7 +10,7 @@ DATA    ?= data
 GO_PKGS := . ./bench/... ./pkg/... ./test/... ./examples/...
 PLUGIN_BINARY := dist/gpx_graft_$(GOOS)_$(GOARCH)$(if $(filter windows,$(GOOS)),.exe,)
 
-.PHONY: run build frontend backend dist test test-deps test-go test-frontend lint fmt clean
+.PHONY: run build frontend backend dist test test-deps test-go test-fuzz test-frontend lint fmt clean
 
 ## run: build the plugin into dist/ and start the core on the default config.
 run: build
@@ -40,7 +40,7 @@ dist: frontend
 	$(MAGE) dist
 
 ## test: everything: Go (unit, end-to-end over the plugin protocol, promtool) and frontend.
-test: test-deps build test-go test-frontend
+test: test-deps build test-go test-fuzz test-frontend
 
 test-deps:
 	./scripts/install-test-deps.sh
@@ -49,6 +49,19 @@ test-go:
 	$(GO) vet $(GO_PKGS)
 	GRAFT_PLUGIN_BINARY=$(CURDIR)/$(PLUGIN_BINARY) GRAFT_REQUIRE_PROMTOOL=1 \
 		$(GO) test -race -count=1 -timeout 20m $(GO_PKGS)
+
+# Storage fuzz targets, FUZZ_TIME each (the seed corpora run in test-go too).
+FUZZ_TIME ?= 10s
+FUZZ_TARGETS := chunkenc:FuzzFloatDecode chunkenc:FuzzHistogramDecode chunkenc:FuzzFloatRoundTrip \
+	wal:FuzzReader record:FuzzDecode
+
+## test-fuzz: a short fuzzing run of the storage decoders.
+test-fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZ_TIME) ./pkg/storage/tsdb/$$pkg || exit 1; \
+	done
 
 test-frontend: node_modules/.package-lock.json
 	npm run typecheck

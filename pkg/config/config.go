@@ -41,6 +41,14 @@ type WebConfig struct {
 type StorageConfig struct {
 	// Retention is how long samples are kept.
 	Retention model.Duration `yaml:"retention"`
+	// Fsync says when committed samples are forced to disk: "commit" (the
+	// default: before each commit returns, concurrent commits sharing one
+	// fsync), "interval" (every FsyncInterval) or "segment" (when a WAL
+	// segment is full, as Prometheus does). Every policy survives the
+	// process being killed; they differ on a power loss.
+	Fsync string `yaml:"fsync"`
+	// FsyncInterval is the period of the "interval" policy (default 1s).
+	FsyncInterval model.Duration `yaml:"fsync_interval"`
 }
 
 // DefaultRetention is the retention used when graft.yml sets none.
@@ -120,6 +128,14 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 func (g GraftSection) validate() error {
 	if g.Storage.Retention <= 0 {
 		return fmt.Errorf("graft.storage.retention must be positive, got %s", g.Storage.Retention)
+	}
+	switch g.Storage.Fsync {
+	case "", "commit", "interval", "segment":
+	default:
+		return fmt.Errorf("graft.storage.fsync must be commit, interval or segment, got %q", g.Storage.Fsync)
+	}
+	if g.Storage.FsyncInterval < 0 {
+		return fmt.Errorf("graft.storage.fsync_interval must not be negative, got %s", g.Storage.FsyncInterval)
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -26,7 +25,8 @@ import (
 	"github.com/graftlabs/graft/pkg/rules"
 	"github.com/graftlabs/graft/pkg/scrape"
 	"github.com/graftlabs/graft/pkg/storage"
-	"github.com/graftlabs/graft/pkg/storage/memstore"
+	"github.com/graftlabs/graft/pkg/storage/tsdb"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/wal"
 	"github.com/graftlabs/graft/pkg/version"
 )
 
@@ -62,7 +62,7 @@ type Core struct {
 
 	opts     Options
 	logger   *slog.Logger
-	store    *memstore.Store
+	store    *tsdb.DB
 	scraper  *scrape.Manager
 	rules    *rules.Manager
 	notifier *rules.Notifier
@@ -93,10 +93,14 @@ func New(opts Options) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
+	store, err := openStorage(opts, cfg)
+	if err != nil {
+		return nil, err
+	}
 	c := &Core{
 		opts:    opts,
 		logger:  opts.Logger,
-		store:   memstore.New(),
+		store:   store,
 		engine:  promql.NewEngine(promql.EngineOpts{}),
 		demo:    demo.New(uint64(time.Now().UnixNano()), nil),
 		cfg:     cfg,
@@ -117,6 +121,28 @@ func New(opts Options) (*Core, error) {
 	return c, nil
 }
 
+// openStorage opens the TSDB in the data directory, replaying its WAL.
+func openStorage(opts Options, cfg *config.Config) (*tsdb.DB, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("a data directory is required")
+	}
+	sc := cfg.Graft.Storage
+	policy, err := wal.ParseFsyncPolicy(sc.Fsync)
+	if err != nil {
+		return nil, fmt.Errorf("graft.storage.fsync: %w", err)
+	}
+	db, err := tsdb.Open(opts.DataDir, tsdb.Options{
+		Retention:     time.Duration(sc.Retention),
+		Fsync:         policy,
+		FsyncInterval: time.Duration(sc.FsyncInterval),
+		Logger:        opts.Logger.With("component", "tsdb"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	return db, nil
+}
+
 func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
 	if path == "" {
 		return config.Load(graft.DefaultConfig, ".", logger)
@@ -125,11 +151,17 @@ func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
 }
 
 func (c *Core) starting(ctx context.Context) error {
-	if c.opts.DataDir != "" {
-		if err := os.MkdirAll(c.opts.DataDir, 0o750); err != nil {
-			return fmt.Errorf("create data directory: %w", err)
+	if err := c.start(); err != nil {
+		// stopping does not run after a failed start: release the storage here.
+		if cerr := c.store.Close(); cerr != nil {
+			c.logger.Error("Closing storage after a failed start", "err", cerr)
 		}
+		return err
 	}
+	return nil
+}
+
+func (c *Core) start() error {
 	cfg := c.Config()
 	addr := cmp.Or(c.opts.ListenAddress, cfg.Graft.Web.ListenAddress, c.opts.DefaultListen)
 	if addr != "" {

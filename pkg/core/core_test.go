@@ -135,7 +135,7 @@ func TestListenerErrorIsReportedNotFatalForPlugin(t *testing.T) {
 		t.Fatalf("busy address not reported: %+v", h)
 	}
 
-	strict, err := New(Options{ConfigFile: path, RequireListener: true})
+	strict, err := New(Options{ConfigFile: path, DataDir: t.TempDir(), RequireListener: true})
 	if err != nil {
 		t.Fatal(err)
 	}

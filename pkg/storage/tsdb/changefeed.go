@@ -1,0 +1,157 @@
+package tsdb
+
+import (
+	"math"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Change says that samples of a series (all series when Labels is empty)
+// were added or removed within [MinT, MaxT] at a generation.
+type Change struct {
+	Generation uint64
+	Labels     labels.Labels
+	MinT, MaxT int64
+}
+
+// Changes answers ChangesSince.
+type Changes struct {
+	// Generation is the current generation: ask from it next time.
+	Generation uint64
+	// Complete is false when the feed no longer holds every change since the
+	// generation asked about: the caller must treat everything as changed.
+	Complete bool
+	Changes  []Change
+}
+
+// changeFeed records which time ranges of which series changed, so that a
+// results cache can invalidate exactly. Appends near the newest time of the
+// head (within recentWindow) are folded into one all-series change per
+// commit; older ones (late samples, backfill) and deletions are recorded per
+// series. The record is a bounded ring.
+type changeFeed struct {
+	mtx          sync.Mutex
+	gen          uint64
+	ring         []Change // grows to max, then wraps
+	max          int
+	next         int
+	full         bool
+	evictedGen   uint64 // newest generation with a record overwritten
+	recentWindow int64
+	headMax      func() int64
+	lookup       func(ref uint64) labels.Labels
+
+	// per-commit accumulation, under the head's commit lock
+	floor                int64
+	recentMin, recentMax int64
+	exact                map[uint64][2]int64
+}
+
+func newChangeFeed(size int, recentWindow int64) *changeFeed {
+	if size <= 0 {
+		size = 1 << 16
+	}
+	f := &changeFeed{max: size, recentWindow: recentWindow}
+	f.resetCommit()
+	return f
+}
+
+func (f *changeFeed) resetCommit() {
+	f.floor = math.MinInt64
+	if f.headMax != nil {
+		if hm := f.headMax(); hm != math.MinInt64 {
+			f.floor = hm - f.recentWindow
+		}
+	}
+	f.recentMin, f.recentMax = math.MaxInt64, math.MinInt64
+	clear(f.exact)
+}
+
+// observe records one appended sample of series ref.
+func (f *changeFeed) observe(ref uint64, prevMax, t int64) {
+	if t >= f.floor && prevMax != math.MinInt64 {
+		f.recentMin, f.recentMax = min(f.recentMin, t), max(f.recentMax, t)
+		return
+	}
+	if f.exact == nil {
+		f.exact = map[uint64][2]int64{}
+	}
+	r, ok := f.exact[ref]
+	if !ok {
+		r = [2]int64{t, t}
+	}
+	f.exact[ref] = [2]int64{min(r[0], t), max(r[1], t)}
+}
+
+// commit closes the changes of one commit into a generation.
+func (f *changeFeed) commit() {
+	if f.recentMin == math.MaxInt64 && len(f.exact) == 0 {
+		f.resetCommit()
+		return
+	}
+	f.mtx.Lock()
+	f.gen++
+	if f.recentMin != math.MaxInt64 {
+		f.put(Change{Generation: f.gen, MinT: f.recentMin, MaxT: f.recentMax})
+	}
+	for ref, r := range f.exact {
+		lset := labels.EmptyLabels()
+		if f.lookup != nil {
+			lset = f.lookup(ref)
+		}
+		if lset.IsEmpty() {
+			continue
+		}
+		f.put(Change{Generation: f.gen, Labels: lset, MinT: r[0], MaxT: r[1]})
+	}
+	f.mtx.Unlock()
+	f.resetCommit()
+}
+
+// deleted records that samples of every series within [mint, maxt] went
+// (retention, a block set aside).
+func (f *changeFeed) deleted(mint, maxt int64) {
+	f.mtx.Lock()
+	defer f.mtx.Unlock()
+	f.gen++
+	f.put(Change{Generation: f.gen, MinT: mint, MaxT: maxt})
+}
+
+func (f *changeFeed) put(c Change) {
+	if len(f.ring) < f.max {
+		f.ring = append(f.ring, c)
+		f.full = len(f.ring) == f.max
+		return
+	}
+	if f.full {
+		f.evictedGen = f.ring[f.next].Generation
+	}
+	f.ring[f.next] = c
+	f.next = (f.next + 1) % len(f.ring)
+	if f.next == 0 {
+		f.full = true
+	}
+}
+
+// since returns the changes after generation gen.
+func (f *changeFeed) since(gen uint64) Changes {
+	f.mtx.Lock()
+	defer f.mtx.Unlock()
+	out := Changes{Generation: f.gen, Complete: true}
+	if gen >= f.gen {
+		return out
+	}
+	out.Complete = f.evictedGen <= gen
+	n, first := len(f.ring), 0
+	if f.full {
+		first = f.next
+	}
+	for i := range n {
+		c := f.ring[(first+i)%len(f.ring)]
+		if c.Generation > gen {
+			out.Changes = append(out.Changes, c)
+		}
+	}
+	return out
+}

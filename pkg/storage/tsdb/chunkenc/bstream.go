@@ -1,0 +1,144 @@
+package chunkenc
+
+import (
+	"errors"
+	"math/bits"
+)
+
+// errShortChunk reports a chunk whose bits end before its samples do.
+var errShortChunk = errors.New("chunk data ends early")
+
+// bwriter appends bits to a byte slice, most significant bit first.
+type bwriter struct {
+	b    []byte
+	free uint8 // bits still free in the last byte of b
+}
+
+// writeBits writes the low n bits of u (0 <= n <= 64).
+func (w *bwriter) writeBits(u uint64, n int) {
+	if n < 64 {
+		u &= 1<<uint(n) - 1
+	}
+	for n > 0 {
+		if w.free == 0 {
+			w.b = append(w.b, 0)
+			w.free = 8
+		}
+		take := min(n, int(w.free))
+		part := byte(u>>uint(n-take)) & byte(1<<uint(take)-1)
+		w.b[len(w.b)-1] |= part << (w.free - uint8(take))
+		w.free -= uint8(take)
+		n -= take
+	}
+}
+
+func (w *bwriter) writeBit(bit bool) {
+	if bit {
+		w.writeBits(1, 1)
+	} else {
+		w.writeBits(0, 1)
+	}
+}
+
+// writeVarint writes a signed integer as zig-zag groups of 7 bits, each
+// preceded by a continuation bit: cheap for the first sample of a chunk.
+func (w *bwriter) writeVarint(v int64) {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	for u >= 0x80 {
+		w.writeBits(u&0x7f|0x80, 8)
+		u >>= 7
+	}
+	w.writeBits(u, 8)
+}
+
+// bitLen is the number of bits written so far.
+func (w *bwriter) bitLen() int { return len(w.b)*8 - int(w.free) }
+
+// breader reads bits written by bwriter. The zero value reads nothing.
+type breader struct {
+	b   []byte
+	i   int    // next byte of b to load into buf
+	buf uint64 // unread bits, left-aligned
+	n   uint   // number of valid bits in buf
+}
+
+func newBReader(b []byte) breader { return breader{b: b} }
+
+func (r *breader) refill() {
+	for r.n <= 56 && r.i < len(r.b) {
+		r.buf |= uint64(r.b[r.i]) << (56 - r.n)
+		r.n += 8
+		r.i++
+	}
+}
+
+// readBits reads n bits (0 <= n <= 64).
+func (r *breader) readBits(n uint) (uint64, error) {
+	if n > 56 {
+		hi, err := r.readBits(n - 32)
+		if err != nil {
+			return 0, err
+		}
+		lo, err := r.readBits(32)
+		return hi<<32 | lo, err
+	}
+	if n > r.n {
+		r.refill()
+		if n > r.n {
+			return 0, errShortChunk
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	v := r.buf >> (64 - n)
+	r.buf <<= n
+	r.n -= n
+	return v, nil
+}
+
+func (r *breader) readBit() (bool, error) {
+	v, err := r.readBits(1)
+	return v == 1, err
+}
+
+// leadingOnes consumes and counts up to max leading one bits (stopping after
+// the first zero, which is consumed too).
+func (r *breader) leadingOnes(max uint) (uint, error) {
+	if r.n < max+1 {
+		r.refill()
+	}
+	k := uint(bits.LeadingZeros64(^r.buf))
+	if k >= max {
+		if r.n < max {
+			return 0, errShortChunk
+		}
+		r.buf <<= max
+		r.n -= max
+		return max, nil
+	}
+	if r.n < k+1 {
+		return 0, errShortChunk
+	}
+	r.buf <<= k + 1
+	r.n -= k + 1
+	return k, nil
+}
+
+func (r *breader) readVarint() (int64, error) {
+	var u uint64
+	for shift := uint(0); ; shift += 7 {
+		if shift > 63 {
+			return 0, errors.New("varint overflows 64 bits")
+		}
+		g, err := r.readBits(8)
+		if err != nil {
+			return 0, err
+		}
+		u |= (g & 0x7f) << shift
+		if g < 0x80 {
+			break
+		}
+	}
+	return int64(u>>1) ^ -int64(u&1), nil
+}

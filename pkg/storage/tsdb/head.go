@@ -1,0 +1,143 @@
+package tsdb
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/index"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/wal"
+)
+
+// Head holds the newest samples in memory, in compressed chunks, with every
+// commit logged to the WAL first.
+type Head struct {
+	blockRange int64
+	wal        *wal.WAL // nil: no durability (tests, snapshots)
+
+	series   *stripeSeries
+	postings *index.MemPostings
+	lastRef  atomic.Uint64
+
+	minTime, maxTime atomic.Int64 // bounds of the samples held
+	// minValidTime refuses samples that belong to blocks already written.
+	minValidTime atomic.Int64
+
+	numSeries  atomic.Int64
+	numSamples atomic.Int64
+	// rejectedAtCommit counts samples a commit dropped because a sample of
+	// the same series at or after their time was committed first.
+	rejectedAtCommit atomic.Int64
+
+	// commitMtx orders commits: WAL order is apply order, so a replay
+	// rebuilds exactly the state that commits built.
+	commitMtx sync.Mutex
+
+	exemplars *exemplarRing
+	feed      *changeFeed
+}
+
+func newHead(w *wal.WAL, blockRange int64, maxExemplars int, feed *changeFeed) *Head {
+	h := &Head{
+		blockRange: blockRange,
+		wal:        w,
+		series:     newStripeSeries(),
+		postings:   index.NewMemPostings(),
+		exemplars:  newExemplarRing(maxExemplars),
+		feed:       feed,
+	}
+	h.minTime.Store(math.MaxInt64)
+	h.maxTime.Store(math.MinInt64)
+	h.minValidTime.Store(math.MinInt64)
+	return h
+}
+
+// getOrCreate returns the series with lset, creating it.
+func (h *Head) getOrCreate(lset labels.Labels) (*memSeries, error) {
+	hash := lset.Hash()
+	if s := h.series.getByHash(hash, lset); s != nil {
+		return s, nil
+	}
+	if lset.IsEmpty() {
+		return nil, storage.ErrEmptyLabels
+	}
+	if name, dup := lset.HasDuplicateLabelNames(); dup {
+		return nil, fmt.Errorf("%w: %q in %s", storage.ErrDuplicateLabelName, name, lset)
+	}
+	return h.create(hash, h.lastRef.Add(1), lset), nil
+}
+
+func (h *Head) create(hash, ref uint64, lset labels.Labels) *memSeries {
+	s, created := h.series.getOrSet(hash, newMemSeries(ref, lset.Copy()))
+	if created {
+		h.postings.Add(s.ref, s.lset)
+		h.numSeries.Add(1)
+	}
+	return s
+}
+
+// updateBounds widens the head's time range to include [mint, maxt].
+func (h *Head) updateBounds(mint, maxt int64) {
+	for {
+		cur := h.minTime.Load()
+		if mint >= cur || h.minTime.CompareAndSwap(cur, mint) {
+			break
+		}
+	}
+	for {
+		cur := h.maxTime.Load()
+		if maxt <= cur || h.maxTime.CompareAndSwap(cur, maxt) {
+			break
+		}
+	}
+}
+
+// MinTime is the oldest sample's time, math.MaxInt64 when empty.
+func (h *Head) MinTime() int64 { return h.minTime.Load() }
+
+// MaxTime is the newest sample's time, math.MinInt64 when empty.
+func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
+
+// truncate drops the chunks that end before mint and the series left
+// empty, and refuses new samples before mint.
+func (h *Head) truncate(mint int64) {
+	h.commitMtx.Lock()
+	defer h.commitMtx.Unlock()
+	if mint > h.minValidTime.Load() {
+		h.minValidTime.Store(mint)
+	}
+	var gone []*memSeries
+	newMin := int64(math.MaxInt64)
+	h.series.forEach(func(s *memSeries) {
+		s.mtx.Lock()
+		h.numSamples.Add(-int64(s.truncate(mint)))
+		if s.empty() {
+			s.removed = true
+			gone = append(gone, s)
+		} else {
+			newMin = min(newMin, s.minT())
+		}
+		s.mtx.Unlock()
+	})
+	refs := make(map[uint64]struct{}, len(gone))
+	for _, s := range gone {
+		h.series.remove(s)
+		refs[s.ref] = struct{}{}
+	}
+	h.postings.Delete(refs)
+	h.numSeries.Add(-int64(len(gone)))
+	h.minTime.Store(newMin)
+	if newMin == math.MaxInt64 {
+		h.maxTime.Store(math.MinInt64)
+	}
+}
+
+// Appender opens an appender on the head.
+func (h *Head) Appender(_ context.Context) storage.Appender {
+	return &headAppender{head: h}
+}

@@ -1,0 +1,289 @@
+package tsdb
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/record"
+)
+
+type pendingSample struct {
+	s  *memSeries
+	t  int64
+	v  float64
+	h  *histogram.Histogram
+	fh *histogram.FloatHistogram
+}
+
+type pendingExemplar struct {
+	s *memSeries
+	e exemplar.Exemplar
+}
+
+// headAppender buffers samples until Commit logs them to the WAL and adds
+// them to their series.
+type headAppender struct {
+	head      *Head
+	samples   []pendingSample
+	exemplars []pendingExemplar
+
+	// scratch for WAL records
+	series   []record.RefSeries
+	floats   []record.RefSample
+	hists    []record.RefHistogram
+	exs      []record.RefExemplar
+	buf      []byte
+	recs     [][]byte
+	logIndex map[*memSeries]struct{}
+}
+
+func (a *headAppender) resolve(ref storage.SeriesRef, lset labels.Labels) (*memSeries, error) {
+	if ref != 0 {
+		if s := a.head.series.getByRef(uint64(ref)); s != nil {
+			return s, nil
+		}
+	}
+	return a.head.getOrCreate(lset)
+}
+
+// Append implements storage.Appender.
+func (a *headAppender) Append(ref storage.SeriesRef, lset labels.Labels, t int64, v float64) (storage.SeriesRef, error) {
+	return a.add(ref, lset, pendingSample{t: t, v: v})
+}
+
+// AppendHistogram implements storage.Appender.
+func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	if (h == nil) == (fh == nil) {
+		return 0, fmt.Errorf("%w: exactly one of integer and float histogram must be set", storage.ErrInvalidHistogram)
+	}
+	var err error
+	if h != nil {
+		err = h.Validate()
+	} else {
+		err = fh.Validate()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", storage.ErrInvalidHistogram, err)
+	}
+	return a.add(ref, lset, pendingSample{t: t, h: h, fh: fh})
+}
+
+func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingSample) (storage.SeriesRef, error) {
+	s, err := a.resolve(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	if p.t < a.head.minValidTime.Load() {
+		return storage.SeriesRef(s.ref), storage.ErrOutOfBounds
+	}
+	dup, err := s.appendable(p.t, p.v, p.h, p.fh)
+	if err != nil || dup {
+		return storage.SeriesRef(s.ref), err
+	}
+	p.s = s
+	a.samples = append(a.samples, p)
+	return storage.SeriesRef(s.ref), nil
+}
+
+// AppendExemplar implements storage.Appender.
+func (a *headAppender) AppendExemplar(ref storage.SeriesRef, lset labels.Labels, e exemplar.Exemplar) (storage.SeriesRef, error) {
+	s, err := a.resolve(ref, lset)
+	if err != nil {
+		return 0, err
+	}
+	if err := validateExemplar(e); err != nil {
+		return storage.SeriesRef(s.ref), err
+	}
+	if dup, err := a.head.exemplars.check(s.ref, e); err != nil || dup {
+		return storage.SeriesRef(s.ref), err
+	}
+	a.exemplars = append(a.exemplars, pendingExemplar{s: s, e: e})
+	return storage.SeriesRef(s.ref), nil
+}
+
+func validateExemplar(e exemplar.Exemplar) error {
+	chars := 0
+	e.Labels.Range(func(l labels.Label) { chars += len([]rune(l.Name)) + len([]rune(l.Value)) })
+	if chars > exemplar.ExemplarMaxLabelSetLength {
+		return storage.ErrExemplarLabelLength
+	}
+	return nil
+}
+
+// Commit implements storage.Appender: the samples are logged to the WAL and
+// then made visible, in one critical section, so that the WAL's order is
+// the order in which they were applied. With the commit fsync policy, it
+// returns once they are on disk.
+func (a *headAppender) Commit() error {
+	defer a.reset()
+	if len(a.samples) == 0 && len(a.exemplars) == 0 {
+		return nil
+	}
+	h := a.head
+	h.commitMtx.Lock()
+	a.reresolve()
+	var seq uint64
+	if h.wal != nil {
+		var err error
+		if seq, err = h.wal.Write(a.encode()...); err != nil {
+			h.commitMtx.Unlock()
+			return fmt.Errorf("commit: %w", err)
+		}
+		for _, r := range a.series {
+			h.series.getByRef(r.Ref).logged.Store(true)
+		}
+	}
+	a.apply()
+	h.commitMtx.Unlock()
+	if h.wal != nil {
+		if err := h.wal.WaitSynced(seq); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+	}
+	return nil
+}
+
+// reresolve swaps series that garbage collection removed since Append for
+// their live successors. Callers hold commitMtx.
+func (a *headAppender) reresolve() {
+	for i := range a.samples {
+		if s := a.samples[i].s; s.removed {
+			a.samples[i].s = a.head.create(s.lset.Hash(), a.head.lastRef.Add(1), s.lset)
+		}
+	}
+	for i := range a.exemplars {
+		if s := a.exemplars[i].s; s.removed {
+			a.exemplars[i].s = a.head.create(s.lset.Hash(), a.head.lastRef.Add(1), s.lset)
+		}
+	}
+}
+
+// encode builds the WAL records of the batch: definitions of series not
+// logged yet first, then the samples in runs of one kind each, in append
+// order (replay must apply them in the order commit does), then exemplars.
+func (a *headAppender) encode() [][]byte {
+	a.series, a.exs = a.series[:0], a.exs[:0]
+	clear(a.logIndex)
+	logSeries := func(s *memSeries) {
+		if s.logged.Load() {
+			return
+		}
+		if a.logIndex == nil {
+			a.logIndex = map[*memSeries]struct{}{}
+		}
+		if _, ok := a.logIndex[s]; !ok {
+			a.logIndex[s] = struct{}{}
+			a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: s.lset})
+		}
+	}
+	for _, p := range a.samples {
+		logSeries(p.s)
+	}
+	for _, p := range a.exemplars {
+		logSeries(p.s)
+		a.exs = append(a.exs, record.RefExemplar{Ref: p.s.ref, T: p.e.Ts, V: p.e.Value, HasTs: p.e.HasTs, Labels: p.e.Labels})
+	}
+	a.buf = a.buf[:0]
+	var bounds []int // ends of the records in a.buf
+	if len(a.series) > 0 {
+		a.buf = record.EncodeSeries(a.buf, a.series)
+		bounds = append(bounds, len(a.buf))
+	}
+	for i := 0; i < len(a.samples); {
+		kind := sampleKind(a.samples[i])
+		j := i
+		for j < len(a.samples) && sampleKind(a.samples[j]) == kind {
+			j++
+		}
+		a.buf = a.encodeRun(a.buf, a.samples[i:j], kind)
+		bounds = append(bounds, len(a.buf))
+		i = j
+	}
+	if len(a.exs) > 0 {
+		a.buf = record.EncodeExemplars(a.buf, a.exs)
+		bounds = append(bounds, len(a.buf))
+	}
+	a.recs = a.recs[:0]
+	start := 0
+	for _, end := range bounds {
+		a.recs = append(a.recs, a.buf[start:end])
+		start = end
+	}
+	return a.recs
+}
+
+func sampleKind(p pendingSample) int {
+	switch {
+	case p.h != nil:
+		return 1
+	case p.fh != nil:
+		return 2
+	}
+	return 0
+}
+
+func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte {
+	if kind == 0 {
+		a.floats = a.floats[:0]
+		for _, p := range run {
+			a.floats = append(a.floats, record.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
+		}
+		return record.EncodeSamples(b, a.floats)
+	}
+	a.hists = a.hists[:0]
+	for _, p := range run {
+		a.hists = append(a.hists, record.RefHistogram{Ref: p.s.ref, T: p.t, H: p.h, FH: p.fh})
+	}
+	return record.EncodeHistograms(b, a.hists, kind == 2)
+}
+
+// apply adds the batch to the series. Callers hold commitMtx.
+func (a *headAppender) apply() {
+	h := a.head
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	var added, rejected int64
+	for _, p := range a.samples {
+		s := p.s
+		s.mtx.Lock()
+		prevMax := s.maxT.Load()
+		ok := s.append(p.t, p.v, p.h, p.fh, h.blockRange)
+		s.mtx.Unlock()
+		if !ok {
+			rejected++
+			continue
+		}
+		added++
+		mint, maxt = min(mint, p.t), max(maxt, p.t)
+		if h.feed != nil {
+			h.feed.observe(s.ref, prevMax, p.t)
+		}
+	}
+	if added > 0 {
+		h.updateBounds(mint, maxt)
+		h.numSamples.Add(added)
+	}
+	h.rejectedAtCommit.Add(rejected)
+	for _, p := range a.exemplars {
+		h.exemplars.add(p.s.ref, p.e)
+	}
+	if h.feed != nil {
+		h.feed.commit()
+	}
+}
+
+// Rollback implements storage.Appender.
+func (a *headAppender) Rollback() error {
+	a.reset()
+	return nil
+}
+
+func (a *headAppender) reset() {
+	clear(a.samples) // drop histogram pointers
+	a.samples = a.samples[:0]
+	a.exemplars = a.exemplars[:0]
+}

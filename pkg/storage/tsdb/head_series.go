@@ -1,0 +1,222 @@
+package tsdb
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
+)
+
+// samplesPerChunk is where the head cuts a chunk, as Prometheus does: a
+// query decodes at most this many samples it does not need.
+const samplesPerChunk = 120
+
+// headChunk is an immutable chunk of the head.
+type headChunk struct {
+	minT, maxT int64
+	chunk      chunkenc.RawChunk
+}
+
+// memSeries is one series of the head: sealed chunks and the open one.
+type memSeries struct {
+	mtx  sync.Mutex
+	ref  uint64
+	lset labels.Labels
+
+	sealed   []headChunk
+	open     chunkenc.Chunk // *FloatChunk or *HistogramChunk, nil when none
+	openMinT int64
+	// maxT is the newest timestamp (math.MinInt64 when empty); it is read
+	// without the lock by appenders, written with it.
+	maxT atomic.Int64
+
+	// logged says the series record is in the WAL (or a checkpoint).
+	logged atomic.Bool
+	// removed is set when garbage collection drops the series; a commit
+	// still holding it re-resolves the labels.
+	removed bool
+}
+
+func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
+	s := &memSeries{ref: ref, lset: lset}
+	s.maxT.Store(math.MinInt64)
+	return s
+}
+
+// minT is the oldest timestamp held, or math.MaxInt64. Callers hold mtx.
+func (s *memSeries) minT() int64 {
+	if len(s.sealed) > 0 {
+		return s.sealed[0].minT
+	}
+	if s.open != nil {
+		return s.openMinT
+	}
+	return math.MaxInt64
+}
+
+func (s *memSeries) empty() bool { return len(s.sealed) == 0 && s.open == nil }
+
+// appendable checks t against the newest sample: equal timestamps are
+// accepted only with the very same value (dup: nothing to store).
+func (s *memSeries) appendable(t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (dup bool, err error) {
+	maxT := s.maxT.Load()
+	switch {
+	case t > maxT:
+		return false, nil
+	case t < maxT:
+		return false, storage.ErrOutOfOrderSample
+	}
+	s.mtx.Lock()
+	defer s.mtx.Unlock()
+	if s.sameAsLast(v, h, fh) {
+		return true, nil
+	}
+	return false, storage.ErrDuplicateSample
+}
+
+// sameAsLast compares a sample with the newest one. Callers hold mtx.
+func (s *memSeries) sameAsLast(v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) bool {
+	if s.open == nil {
+		return false
+	}
+	it := s.open.Iterator(nil)
+	var vt storage.ValueType
+	for x := it.Next(); x != storage.ValNone; x = it.Next() {
+		vt = x
+	}
+	switch vt {
+	case storage.ValFloat:
+		_, last := it.At()
+		return h == nil && fh == nil && math.Float64bits(last) == math.Float64bits(v)
+	case storage.ValHistogram:
+		_, last := it.AtHistogram(nil)
+		return h != nil && last.Equals(h)
+	case storage.ValFloatHistogram:
+		_, last := it.AtFloatHistogram(nil)
+		return fh != nil && last.Equals(fh)
+	}
+	return false
+}
+
+// chunkBoundary is the end of the block range that t falls in: chunks never
+// span two blocks, so the head is cut into blocks by whole chunks.
+func chunkBoundary(t, blockRange int64) int64 {
+	q := t / blockRange
+	if t < 0 && t%blockRange != 0 {
+		q--
+	}
+	return (q + 1) * blockRange
+}
+
+// append adds a sample in order; it reports false for one that is not
+// after the newest. Callers hold mtx.
+func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, blockRange int64) bool {
+	if t <= s.maxT.Load() {
+		return false
+	}
+	kind := chunkenc.EncFloat
+	if h != nil {
+		kind = chunkenc.EncHistogram
+	} else if fh != nil {
+		kind = chunkenc.EncFloatHistogram
+	}
+	if s.open == nil || s.open.Encoding() != kind || s.open.NumSamples() >= samplesPerChunk ||
+		t >= chunkBoundary(s.openMinT, blockRange) {
+		s.cut(kind, t)
+	}
+	switch c := s.open.(type) {
+	case *chunkenc.FloatChunk:
+		c.Append(t, v)
+	case *chunkenc.HistogramChunk:
+		if err := c.Append(t, h, fh); err != nil {
+			// The bucket layout changed: continue in a new chunk.
+			s.cut(kind, t)
+			if err := s.open.(*chunkenc.HistogramChunk).Append(t, h, fh); err != nil {
+				return false
+			}
+		}
+	}
+	s.maxT.Store(t)
+	return true
+}
+
+// cut seals the open chunk and opens an empty one of kind.
+func (s *memSeries) cut(kind chunkenc.Encoding, t int64) {
+	s.seal()
+	switch kind {
+	case chunkenc.EncFloat:
+		s.open = chunkenc.NewFloatChunk()
+	case chunkenc.EncHistogram:
+		s.open = chunkenc.NewHistogramChunk(false)
+	default:
+		s.open = chunkenc.NewHistogramChunk(true)
+	}
+	s.openMinT = t
+}
+
+func (s *memSeries) seal() {
+	if s.open == nil || s.open.NumSamples() == 0 {
+		s.open = nil
+		return
+	}
+	// Copy to the exact size: the open chunk's buffer has room to grow.
+	data := append([]byte(nil), s.open.Bytes()...)
+	s.sealed = append(s.sealed, headChunk{minT: s.openMinT, maxT: s.maxT.Load(), chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: data}})
+	s.open = nil
+}
+
+// truncate drops the chunks that end before mint; it returns how many
+// samples went. Callers hold mtx.
+func (s *memSeries) truncate(mint int64) int {
+	dropped := 0
+	i := 0
+	for i < len(s.sealed) && s.sealed[i].maxT < mint {
+		dropped += s.sealed[i].chunk.NumSamples()
+		i++
+	}
+	if i > 0 {
+		s.sealed = append([]headChunk(nil), s.sealed[i:]...)
+	}
+	if len(s.sealed) == 0 && s.open != nil && s.maxT.Load() < mint {
+		dropped += s.open.NumSamples()
+		s.open = nil
+	}
+	return dropped
+}
+
+// snapshot returns the chunks overlapping [mint, maxt], the open one copied
+// so that appends can go on while a query reads it.
+func (s *memSeries) snapshot(mint, maxt int64, into []headChunk) []headChunk {
+	s.mtx.Lock()
+	defer s.mtx.Unlock()
+	for _, c := range s.sealed {
+		if c.maxT >= mint && c.minT <= maxt {
+			into = append(into, c)
+		}
+	}
+	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
+		into = append(into, headChunk{
+			minT:  s.openMinT,
+			maxT:  s.maxT.Load(),
+			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: append([]byte(nil), s.open.Bytes()...)},
+		})
+	}
+	return into
+}
+
+// numSamples counts the samples held. Callers hold mtx.
+func (s *memSeries) numSamples() int {
+	n := 0
+	for _, c := range s.sealed {
+		n += c.chunk.NumSamples()
+	}
+	if s.open != nil {
+		n += s.open.NumSamples()
+	}
+	return n
+}

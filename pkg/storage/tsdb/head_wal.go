@@ -1,0 +1,502 @@
+package tsdb
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/fileutil"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/record"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/wal"
+)
+
+// A checkpoint is a snapshot of the head written as WAL-framed records in
+// wal/checkpoint.NNNNNNNN: it holds everything logged in the segments below
+// NNNNNNNN, which are then removed. Series carry their chunks as they are
+// in memory, so loading a checkpoint is a copy, not a re-encode.
+const (
+	typeSeriesChunks record.Type = 20
+	typeHeadMeta     record.Type = 21
+	checkpointPrefix             = "checkpoint."
+)
+
+func checkpointDir(walDir string, n int) string {
+	return filepath.Join(walDir, fmt.Sprintf("%s%08d", checkpointPrefix, n))
+}
+
+// lastCheckpoint finds the newest complete checkpoint; -1 when none.
+func lastCheckpoint(walDir string) (int, error) {
+	entries, err := os.ReadDir(walDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return -1, nil
+		}
+		return -1, err
+	}
+	last := -1
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, checkpointPrefix) || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(name, checkpointPrefix))
+		if err == nil && n > last {
+			last = n
+		}
+	}
+	return last, nil
+}
+
+func encodeSeriesChunks(b []byte, s *memSeries) []byte {
+	b = append(b, byte(typeSeriesChunks))
+	b = binary.AppendUvarint(b, s.ref)
+	b = binary.AppendUvarint(b, uint64(s.lset.Len()))
+	s.lset.Range(func(l labels.Label) {
+		b = binary.AppendUvarint(b, uint64(len(l.Name)))
+		b = append(b, l.Name...)
+		b = binary.AppendUvarint(b, uint64(len(l.Value)))
+		b = append(b, l.Value...)
+	})
+	chunks := s.sealed
+	if s.open != nil && s.open.NumSamples() > 0 {
+		chunks = append(slices.Clip(chunks), headChunk{minT: s.openMinT, maxT: s.maxT.Load(),
+			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: s.open.Bytes()}})
+	}
+	b = binary.AppendUvarint(b, uint64(len(chunks)))
+	for _, c := range chunks {
+		b = append(b, byte(c.chunk.Enc))
+		b = binary.AppendVarint(b, c.minT)
+		b = binary.AppendVarint(b, c.maxT)
+		b = binary.AppendUvarint(b, uint64(len(c.chunk.Data)))
+		b = append(b, c.chunk.Data...)
+	}
+	if s.open != nil && s.open.NumSamples() > 0 {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+type byteReader struct {
+	b   []byte
+	err error
+}
+
+func (r *byteReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *byteReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *byteReader) bytes(n uint64) []byte {
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *byteReader) fail() {
+	if r.err == nil {
+		r.err = errors.New("record truncated")
+	}
+	r.b = nil
+}
+
+// decodeSeriesChunks restores a series from a checkpoint record.
+func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
+	r := &byteReader{b: b[1:]}
+	ref := r.uvarint()
+	n := r.uvarint()
+	var sb labels.ScratchBuilder
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		name := string(r.bytes(r.uvarint()))
+		value := string(r.bytes(r.uvarint()))
+		sb.Add(name, value)
+	}
+	sb.Sort()
+	s := newMemSeries(ref, sb.Labels())
+	nc := r.uvarint()
+	var chunks []headChunk
+	for i := uint64(0); i < nc && r.err == nil; i++ {
+		encB := r.bytes(1)
+		if r.err != nil {
+			break
+		}
+		enc := chunkenc.Encoding(encB[0])
+		minT, maxT := r.varint(), r.varint()
+		data := slices.Clone(r.bytes(r.uvarint()))
+		chunks = append(chunks, headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}})
+	}
+	flag := r.bytes(1)
+	open := len(flag) == 1 && flag[0] == 1
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(chunks) == 0 {
+		return s, nil
+	}
+	s.maxT.Store(chunks[len(chunks)-1].maxT)
+	if open {
+		last := chunks[len(chunks)-1]
+		chunks = chunks[:len(chunks)-1]
+		var err error
+		switch last.chunk.Enc {
+		case chunkenc.EncFloat:
+			s.open, err = chunkenc.FloatChunkFromBytes(last.chunk.Data)
+		case chunkenc.EncHistogram, chunkenc.EncFloatHistogram:
+			s.open, err = chunkenc.HistogramChunkFromBytes(last.chunk.Data)
+		default:
+			err = chunkenc.Validate(last.chunk.Enc)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reopen chunk of series %d: %w", ref, err)
+		}
+		s.openMinT = last.minT
+	}
+	s.sealed = chunks
+	return s, nil
+}
+
+// checkpoint snapshots the head into a checkpoint that replaces every WAL
+// segment written so far.
+func (h *Head) checkpoint(logger *slog.Logger) error {
+	if h.wal == nil {
+		return nil
+	}
+	h.commitMtx.Lock()
+	n, err := h.wal.Cut()
+	minValid, lastRef := h.minValidTime.Load(), h.lastRef.Load()
+	h.commitMtx.Unlock()
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	dir := checkpointDir(h.wal.Dir(), n)
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	cw, err := wal.Open(tmp, wal.Options{Fsync: wal.FsyncSegment, SegmentSize: 256 << 20})
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	meta := binary.AppendVarint([]byte{byte(typeHeadMeta)}, minValid)
+	meta = binary.AppendUvarint(meta, lastRef)
+	if err := cw.Log(meta); err != nil {
+		cw.Close()
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	var buf []byte
+	var werr error
+	h.series.forEach(func(s *memSeries) {
+		if werr != nil {
+			return
+		}
+		s.mtx.Lock()
+		buf = encodeSeriesChunks(buf[:0], s)
+		s.mtx.Unlock()
+		werr = cw.Log(buf)
+	})
+	var exs []record.RefExemplar
+	h.exemplars.each(func(ref uint64, e exemplar.Exemplar) {
+		exs = append(exs, record.RefExemplar{Ref: ref, T: e.Ts, V: e.Value, HasTs: e.HasTs, Labels: e.Labels})
+	})
+	for len(exs) > 0 && werr == nil {
+		k := min(len(exs), 10000)
+		werr = cw.Log(record.EncodeExemplars(nil, exs[:k]))
+		exs = exs[k:]
+	}
+	if err := cw.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("write checkpoint: %w", werr)
+	}
+	if err := fileutil.RenameDir(tmp, dir); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := h.wal.Truncate(n); err != nil {
+		return err
+	}
+	// Older checkpoints are superseded.
+	entries, _ := os.ReadDir(h.wal.Dir())
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), checkpointPrefix) && e.Name() != filepath.Base(dir) {
+			if err := os.RemoveAll(filepath.Join(h.wal.Dir(), e.Name())); err != nil {
+				logger.Warn("Removing old checkpoint failed", "dir", e.Name(), "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+// replayStats say what a replay found.
+type replayStats struct {
+	records, samples, unknownRefs int
+	repaired                      bool
+}
+
+// replay rebuilds the head from the newest checkpoint and the segments after
+// it, cutting a corrupt tail off the WAL.
+func (h *Head) replay(walDir string, logger *slog.Logger) (replayStats, error) {
+	var st replayStats
+	cp, err := lastCheckpoint(walDir)
+	if err != nil {
+		return st, err
+	}
+	first := 0
+	if cp >= 0 {
+		if err := h.replayDir(checkpointDir(walDir, cp), 0, &st); err != nil {
+			return st, fmt.Errorf("load checkpoint %d (remove it to start from the WAL segments alone, losing what it holds): %w", cp, err)
+		}
+		first = cp
+	}
+	err = h.replayDir(walDir, first, &st)
+	var corrupt *wal.CorruptionError
+	if errors.As(err, &corrupt) {
+		logger.Warn("WAL ends in a corrupt or torn record; cutting it back to the last valid record", "segment", corrupt.Segment, "offset", corrupt.Offset, "err", corrupt.Err)
+		if err := wal.Repair(walDir, corrupt); err != nil {
+			return st, fmt.Errorf("repair WAL: %w", err)
+		}
+		st.repaired = true
+		err = nil
+	}
+	if err != nil {
+		return st, err
+	}
+	h.postings.EnsureOrder()
+	// Series the checkpoint or WAL defined but that hold no samples (their
+	// samples went to blocks) are not worth keeping.
+	return st, nil
+}
+
+func (h *Head) replayDir(dir string, first int, st *replayStats) error {
+	r, err := wal.NewReader(dir, first)
+	if err != nil {
+		return err
+	}
+	var (
+		dec     record.Decoder
+		series  []record.RefSeries
+		samples []record.RefSample
+		hists   []record.RefHistogram
+		exs     []record.RefExemplar
+	)
+	shards := h.startReplayShards(st)
+	defer shards.wait()
+	for r.Next() {
+		rec := r.Record()
+		st.records++
+		var err error
+		switch record.TypeOf(rec) {
+		case typeHeadMeta:
+			br := &byteReader{b: rec[1:]}
+			minValid, lastRef := br.varint(), br.uvarint()
+			if br.err != nil {
+				return fmt.Errorf("checkpoint meta: %w", br.err)
+			}
+			h.minValidTime.Store(max(h.minValidTime.Load(), minValid))
+			h.bumpRef(lastRef)
+		case typeSeriesChunks:
+			s, derr := decodeSeriesChunks(rec, h.blockRange)
+			if derr != nil {
+				return fmt.Errorf("checkpoint series: %w", derr)
+			}
+			h.restore(s)
+		case record.TypeSeries:
+			if series, err = dec.Series(rec, series[:0]); err == nil {
+				for _, s := range series {
+					h.bumpRef(s.Ref)
+					if h.series.getByRef(s.Ref) == nil {
+						ms := h.create(s.Labels.Hash(), s.Ref, s.Labels)
+						ms.logged.Store(true)
+					}
+				}
+			}
+		case record.TypeSamples:
+			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
+				for _, s := range samples {
+					shards.add(s.Ref, pendingSample{t: s.T, v: s.V})
+				}
+				shards.flush()
+			}
+		case record.TypeHistograms, record.TypeFloatHistogram:
+			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
+				for _, s := range hists {
+					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH})
+				}
+				shards.flush()
+			}
+		case record.TypeExemplars:
+			if exs, err = dec.Exemplars(rec, exs[:0]); err == nil {
+				for _, e := range exs {
+					h.exemplars.add(e.Ref, exemplar.Exemplar{Labels: e.Labels, Value: e.V, Ts: e.T, HasTs: e.HasTs})
+				}
+			}
+		default:
+			err = fmt.Errorf("unknown record type %d", record.TypeOf(rec))
+		}
+		if err != nil {
+			// A record with a valid checksum that does not decode was
+			// written by a broken or newer writer: stop like a corruption.
+			return &wal.CorruptionError{Segment: r.Segment(), Err: fmt.Errorf("decode record: %w", err), Offset: r.Offset()}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (h *Head) bumpRef(ref uint64) {
+	for {
+		cur := h.lastRef.Load()
+		if ref <= cur || h.lastRef.CompareAndSwap(cur, ref) {
+			return
+		}
+	}
+}
+
+// restore adds a series loaded from a checkpoint.
+func (h *Head) restore(s *memSeries) {
+	h.bumpRef(s.ref)
+	s.logged.Store(true)
+	got, created := h.series.getOrSet(s.lset.Hash(), s)
+	if !created {
+		return
+	}
+	h.postings.Add(got.ref, got.lset)
+	h.numSeries.Add(1)
+	if n := got.numSamples(); n > 0 {
+		h.numSamples.Add(int64(n))
+		h.updateBounds(got.minT(), got.maxT.Load())
+	}
+}
+
+// replayShards apply replayed samples on one goroutine per CPU, each
+// owning the series whose ref falls in its shard, so that every series
+// still gets its samples in WAL order. Series records are applied by the
+// reader before any later record is handed out.
+type replayShards struct {
+	h       *Head
+	st      *replayStats
+	batches [][]replayItem
+	chans   []chan []replayItem
+	wg      sync.WaitGroup
+	added   atomic.Int64
+	unknown atomic.Int64
+}
+
+type replayItem struct {
+	ref uint64
+	p   pendingSample
+}
+
+func (h *Head) startReplayShards(st *replayStats) *replayShards {
+	n := max(runtime.GOMAXPROCS(0), 1)
+	rs := &replayShards{h: h, st: st, batches: make([][]replayItem, n), chans: make([]chan []replayItem, n)}
+	for i := range rs.chans {
+		rs.chans[i] = make(chan []replayItem, 64)
+		rs.wg.Add(1)
+		go rs.work(rs.chans[i])
+	}
+	return rs
+}
+
+func (rs *replayShards) add(ref uint64, p pendingSample) {
+	i := ref % uint64(len(rs.batches))
+	rs.batches[i] = append(rs.batches[i], replayItem{ref: ref, p: p})
+}
+
+func (rs *replayShards) flush() {
+	for i, b := range rs.batches {
+		if len(b) > 0 {
+			rs.chans[i] <- b
+			rs.batches[i] = make([]replayItem, 0, len(b))
+		}
+	}
+}
+
+func (rs *replayShards) wait() {
+	rs.flush()
+	for _, c := range rs.chans {
+		close(c)
+	}
+	rs.wg.Wait()
+	rs.st.samples += int(rs.added.Load())
+	rs.st.unknownRefs += int(rs.unknown.Load())
+}
+
+func (rs *replayShards) work(c chan []replayItem) {
+	defer rs.wg.Done()
+	h := rs.h
+	var added int64
+	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
+	// Refs are dense: a slice caches the series lookups of this shard.
+	var cache []*memSeries
+	for batch := range c {
+		minValid := h.minValidTime.Load()
+		for _, it := range batch {
+			var s *memSeries
+			if it.ref < uint64(len(cache)) {
+				s = cache[it.ref]
+			}
+			if s == nil {
+				if s = h.series.getByRef(it.ref); s == nil {
+					rs.unknown.Add(1)
+					continue
+				}
+				if it.ref < 1<<26 {
+					if it.ref >= uint64(len(cache)) {
+						cache = append(cache, make([]*memSeries, int(it.ref)+1-len(cache)+len(cache)/2)...)
+					}
+					cache[it.ref] = s
+				}
+			}
+			if it.p.t < minValid {
+				continue
+			}
+			// No lock: during replay a series is touched by its shard only,
+			// and Open returns after wait.
+			if s.append(it.p.t, it.p.v, it.p.h, it.p.fh, h.blockRange) {
+				added++
+				mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
+			}
+		}
+	}
+	if added > 0 {
+		h.numSamples.Add(added)
+		h.updateBounds(mint, maxt)
+	}
+	rs.added.Add(added)
+}

@@ -1,0 +1,439 @@
+// Package record encodes the WAL's records: series definitions, float and
+// histogram samples, and exemplars. Samples name their series by ref; a
+// series record always precedes the first sample that uses its ref.
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Type is the first byte of a record.
+type Type byte
+
+// The record types.
+const (
+	TypeSeries         Type = 1
+	TypeSamples        Type = 2
+	TypeHistograms     Type = 3
+	TypeFloatHistogram Type = 4
+	TypeExemplars      Type = 5
+)
+
+// RefSeries defines a series.
+type RefSeries struct {
+	Ref    uint64
+	Labels labels.Labels
+}
+
+// RefSample is one float sample of a series.
+type RefSample struct {
+	Ref uint64
+	T   int64
+	V   float64
+}
+
+// RefHistogram is one native histogram sample; exactly one of H and FH is set.
+type RefHistogram struct {
+	Ref uint64
+	T   int64
+	H   *histogram.Histogram
+	FH  *histogram.FloatHistogram
+}
+
+// RefExemplar is one exemplar of a series.
+type RefExemplar struct {
+	Ref    uint64
+	T      int64
+	V      float64
+	HasTs  bool
+	Labels labels.Labels
+}
+
+// ErrTruncated is returned for a record that ends inside a field.
+var ErrTruncated = errors.New("record truncated")
+
+// TypeOf returns the type of an encoded record.
+func TypeOf(b []byte) Type {
+	if len(b) == 0 {
+		return 0
+	}
+	return Type(b[0])
+}
+
+// EncodeSeries appends a series record to b.
+func EncodeSeries(b []byte, series []RefSeries) []byte {
+	b = append(b, byte(TypeSeries))
+	for _, s := range series {
+		b = binary.AppendUvarint(b, s.Ref)
+		b = binary.AppendUvarint(b, uint64(s.Labels.Len()))
+		s.Labels.Range(func(l labels.Label) {
+			b = appendString(b, l.Name)
+			b = appendString(b, l.Value)
+		})
+	}
+	return b
+}
+
+// EncodeSamples appends a samples record: refs and timestamps as deltas
+// from the previous sample, values as raw float64 bits.
+func EncodeSamples(b []byte, samples []RefSample) []byte {
+	b = append(b, byte(TypeSamples))
+	var prevRef uint64
+	var prevT int64
+	for _, s := range samples {
+		b = binary.AppendVarint(b, int64(s.Ref-prevRef))
+		b = binary.AppendVarint(b, s.T-prevT)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.V))
+		prevRef, prevT = s.Ref, s.T
+	}
+	return b
+}
+
+// EncodeHistograms appends a record of integer histograms (the H of each
+// sample) or float histograms (FH), according to float.
+func EncodeHistograms(b []byte, hs []RefHistogram, float bool) []byte {
+	if float {
+		b = append(b, byte(TypeFloatHistogram))
+	} else {
+		b = append(b, byte(TypeHistograms))
+	}
+	for _, s := range hs {
+		b = binary.AppendUvarint(b, s.Ref)
+		b = binary.AppendVarint(b, s.T)
+		if float {
+			b = appendFloatHistogram(b, s.FH)
+		} else {
+			b = appendHistogram(b, s.H)
+		}
+	}
+	return b
+}
+
+// EncodeExemplars appends an exemplars record.
+func EncodeExemplars(b []byte, es []RefExemplar) []byte {
+	b = append(b, byte(TypeExemplars))
+	for _, e := range es {
+		b = binary.AppendUvarint(b, e.Ref)
+		b = binary.AppendVarint(b, e.T)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.V))
+		if e.HasTs {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+		b = binary.AppendUvarint(b, uint64(e.Labels.Len()))
+		e.Labels.Range(func(l labels.Label) {
+			b = appendString(b, l.Name)
+			b = appendString(b, l.Value)
+		})
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendSpans(b []byte, spans []histogram.Span) []byte {
+	b = binary.AppendUvarint(b, uint64(len(spans)))
+	for _, s := range spans {
+		b = binary.AppendVarint(b, int64(s.Offset))
+		b = binary.AppendUvarint(b, uint64(s.Length))
+	}
+	return b
+}
+
+func appendFloats(b []byte, fs []float64) []byte {
+	b = binary.AppendUvarint(b, uint64(len(fs)))
+	for _, f := range fs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(f))
+	}
+	return b
+}
+
+func appendHistogram(b []byte, h *histogram.Histogram) []byte {
+	b = append(b, byte(h.CounterResetHint))
+	b = binary.AppendVarint(b, int64(h.Schema))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.ZeroThreshold))
+	b = binary.AppendUvarint(b, h.ZeroCount)
+	b = binary.AppendUvarint(b, h.Count)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.Sum))
+	b = appendSpans(b, h.PositiveSpans)
+	b = appendSpans(b, h.NegativeSpans)
+	for _, bs := range [][]int64{h.PositiveBuckets, h.NegativeBuckets} {
+		b = binary.AppendUvarint(b, uint64(len(bs)))
+		for _, v := range bs {
+			b = binary.AppendVarint(b, v)
+		}
+	}
+	return appendFloats(b, h.CustomValues)
+}
+
+func appendFloatHistogram(b []byte, h *histogram.FloatHistogram) []byte {
+	b = append(b, byte(h.CounterResetHint))
+	b = binary.AppendVarint(b, int64(h.Schema))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.ZeroThreshold))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.ZeroCount))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.Count))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(h.Sum))
+	b = appendSpans(b, h.PositiveSpans)
+	b = appendSpans(b, h.NegativeSpans)
+	b = appendFloats(b, h.PositiveBuckets)
+	b = appendFloats(b, h.NegativeBuckets)
+	return appendFloats(b, h.CustomValues)
+}
+
+// Decoder reads records; it keeps no state between records.
+type Decoder struct{}
+
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = ErrTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = ErrTruncated
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) u64() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) < 8 {
+		r.err = ErrTruncated
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) < 1 {
+		r.err = ErrTruncated
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
+
+// count reads a length that must fit in the rest of the record, at least
+// min bytes per item.
+func (r *reader) count(min int) int {
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)/min) {
+		r.err = fmt.Errorf("count %d exceeds the record", n)
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) str() string {
+	n := r.count(1)
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *reader) labels(sb *labels.ScratchBuilder) labels.Labels {
+	n := r.count(2)
+	sb.Reset()
+	for range n {
+		name := r.str()
+		value := r.str()
+		if r.err != nil {
+			return labels.EmptyLabels()
+		}
+		sb.Add(name, value)
+	}
+	sb.Sort()
+	return sb.Labels()
+}
+
+func check(b []byte, t Type) (*reader, error) {
+	if TypeOf(b) != t {
+		return nil, fmt.Errorf("record type %d, want %d", TypeOf(b), t)
+	}
+	return &reader{b: b[1:]}, nil
+}
+
+// Series decodes a series record, appending to into.
+func (Decoder) Series(b []byte, into []RefSeries) ([]RefSeries, error) {
+	r, err := check(b, TypeSeries)
+	if err != nil {
+		return into, err
+	}
+	var sb labels.ScratchBuilder
+	for len(r.b) > 0 && r.err == nil {
+		ref := r.uvarint()
+		lset := r.labels(&sb)
+		if r.err == nil {
+			into = append(into, RefSeries{Ref: ref, Labels: lset})
+		}
+	}
+	return into, r.err
+}
+
+// Samples decodes a samples record, appending to into.
+func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
+	r, err := check(b, TypeSamples)
+	if err != nil {
+		return into, err
+	}
+	var ref uint64
+	var t int64
+	for len(r.b) > 0 && r.err == nil {
+		ref += uint64(r.varint())
+		t += r.varint()
+		v := r.f64()
+		if r.err == nil {
+			into = append(into, RefSample{Ref: ref, T: t, V: v})
+		}
+	}
+	return into, r.err
+}
+
+// Histograms decodes an integer or float histogram record.
+func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error) {
+	float := TypeOf(b) == TypeFloatHistogram
+	r, err := check(b, TypeOf(b))
+	if err != nil {
+		return into, err
+	}
+	if !float && TypeOf(b) != TypeHistograms {
+		return into, fmt.Errorf("record type %d is not a histogram record", TypeOf(b))
+	}
+	for len(r.b) > 0 && r.err == nil {
+		s := RefHistogram{Ref: r.uvarint(), T: r.varint()}
+		if float {
+			s.FH = r.floatHistogram()
+		} else {
+			s.H = r.histogram()
+		}
+		if r.err == nil {
+			into = append(into, s)
+		}
+	}
+	return into, r.err
+}
+
+func (r *reader) spans() []histogram.Span {
+	n := r.count(2)
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	out := make([]histogram.Span, n)
+	for i := range out {
+		out[i] = histogram.Span{Offset: int32(r.varint()), Length: uint32(r.uvarint())}
+	}
+	return out
+}
+
+func (r *reader) floats() []float64 {
+	n := r.count(8)
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = r.f64()
+	}
+	return out
+}
+
+func (r *reader) ints() []int64 {
+	n := r.count(1)
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = r.varint()
+	}
+	return out
+}
+
+func (r *reader) histogram() *histogram.Histogram {
+	h := &histogram.Histogram{CounterResetHint: histogram.CounterResetHint(r.byte())}
+	h.Schema = int32(r.varint())
+	h.ZeroThreshold = r.f64()
+	h.ZeroCount = r.uvarint()
+	h.Count = r.uvarint()
+	h.Sum = r.f64()
+	h.PositiveSpans = r.spans()
+	h.NegativeSpans = r.spans()
+	h.PositiveBuckets = r.ints()
+	h.NegativeBuckets = r.ints()
+	h.CustomValues = r.floats()
+	return h
+}
+
+func (r *reader) floatHistogram() *histogram.FloatHistogram {
+	h := &histogram.FloatHistogram{CounterResetHint: histogram.CounterResetHint(r.byte())}
+	h.Schema = int32(r.varint())
+	h.ZeroThreshold = r.f64()
+	h.ZeroCount = r.f64()
+	h.Count = r.f64()
+	h.Sum = r.f64()
+	h.PositiveSpans = r.spans()
+	h.NegativeSpans = r.spans()
+	h.PositiveBuckets = r.floats()
+	h.NegativeBuckets = r.floats()
+	h.CustomValues = r.floats()
+	return h
+}
+
+// Exemplars decodes an exemplars record.
+func (Decoder) Exemplars(b []byte, into []RefExemplar) ([]RefExemplar, error) {
+	r, err := check(b, TypeExemplars)
+	if err != nil {
+		return into, err
+	}
+	var sb labels.ScratchBuilder
+	for len(r.b) > 0 && r.err == nil {
+		e := RefExemplar{Ref: r.uvarint(), T: r.varint(), V: r.f64(), HasTs: r.byte() == 1}
+		e.Labels = r.labels(&sb)
+		if r.err == nil {
+			into = append(into, e)
+		}
+	}
+	return into, r.err
+}
