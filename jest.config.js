@@ -3,6 +3,7 @@
 process.env.TZ = 'UTC';
 
 const baseConfig = require('./.config/jest.config');
+const { grafanaESModules, nodeModulesToTransform } = require('./.config/jest/utils');
 
 // Some ESM-only dependencies of the Grafana packages (e.g. d3-color 3.1.1) ship
 // their entry point as .mjs: let the standard SWC transform handle .mjs as well.
@@ -15,4 +16,6 @@ module.exports = {
     '^.+\\.(t|j)sx?$': swcTransform,
     '^.+\\.mjs$': swcTransform,
   },
+  // monaco-promql (imported by @grafana/prometheus's code editor) is published as ES modules only.
+  transformIgnorePatterns: [nodeModulesToTransform([...grafanaESModules, 'monaco-promql'])],
 };

@@ -1,74 +1,20 @@
-import { DataSourceJsonData } from '@grafana/data';
-import { DataQuery } from '@grafana/schema';
-
-export type GraftQueryFormat = 'time_series' | 'table' | 'heatmap';
-
-/** An ad-hoc filter forwarded to the backend, which injects it into every selector of the expression. */
-export interface GraftAdHocFilter {
-  key: string;
-  operator: string;
-  value: string;
-}
+import { PromOptions, PromQuery } from '@grafana/prometheus';
 
 /**
- * A PromQL query against Graft's embedded TSDB.
- * The field names follow the Prometheus datasource so dashboards can be moved between both.
+ * A PromQL query against Graft's embedded TSDB: Grafana's Prometheus query model
+ * (expr, legendFormat, range/instant, exemplar, format, interval, editorMode...),
+ * so that dashboards move between Graft and a Prometheus datasource unchanged.
  */
-export interface GraftQuery extends DataQuery {
-  /** PromQL expression. */
-  expr: string;
-  /** Legend template, e.g. `{{instance}}`. Empty means "Auto" (series name from its labels). */
-  legendFormat?: string;
-  /** Run as a range query. */
-  range?: boolean;
-  /** Run as an instant query (at the end of the time range). */
-  instant?: boolean;
-  format?: GraftQueryFormat;
-  /** Also fetch exemplars for the series of this query. */
-  exemplar?: boolean;
-  /** Minimum step, e.g. `30s` or `$__interval`. */
-  interval?: string;
-  /** Resolution divisor (1/N points per pixel); kept for Prometheus dashboard compatibility. */
-  intervalFactor?: number;
-  /** Ad-hoc filters of the dashboard, set by applyTemplateVariables; never stored with the panel. */
-  adhocFilters?: GraftAdHocFilter[];
-}
+export type GraftQuery = PromQuery;
 
-export const DEFAULT_QUERY: Partial<GraftQuery> = {
-  expr: '',
-  legendFormat: '',
-  range: true,
-  instant: false,
-  format: 'time_series',
-  exemplar: false,
-};
-
-export const DEFAULT_SCRAPE_INTERVAL = '15s';
-
-/** Where a trace id found in an exemplar label links to. */
-export interface ExemplarTraceIdDestination {
-  /** Exemplar label holding the trace id, e.g. `trace_id`. */
-  name: string;
-  /** Internal link: uid of a tracing datasource (Tempo, Jaeger, Zipkin...). */
-  datasourceUid?: string;
-  /** External link: URL, `${__value.raw}` is replaced with the trace id. */
-  url?: string;
-  /** Text of the external link. */
-  urlDisplayLabel?: string;
-}
-
-export type GraftCacheLevel = 'None' | 'Low' | 'Medium' | 'High';
-
-/** Per-instance settings stored in jsonData (sent to the browser). */
-export interface GraftOptions extends DataSourceJsonData {
-  /** Scrape interval, used as the default minimum step (default `15s`). */
-  timeInterval?: string;
-  /** Maximum time a PromQL evaluation may take, e.g. `60s`. */
-  queryTimeout?: string;
-  exemplarTraceIdDestinations?: ExemplarTraceIdDestination[];
-  /** How long the query editor caches label and metric names. */
-  cacheLevel?: GraftCacheLevel | string;
-}
+/**
+ * Per-instance settings stored in jsonData (sent to the browser): the Prometheus
+ * datasource's settings. Graft's backend reads timeInterval, queryTimeout and
+ * exemplarTraceIdDestinations; the others tune the query editor. Settings for a
+ * Prometheus server Graft does not have (URL, auth, custom query parameters,
+ * incremental querying) are neither shown nor honoured.
+ */
+export type GraftOptions = PromOptions;
 
 /** Secrets, only ever written: Grafana never sends them back, it only reports them in `secureJsonFields`. */
 export interface GraftSecureJsonData {
@@ -76,21 +22,14 @@ export interface GraftSecureJsonData {
   remoteWriteBearerToken?: string;
 }
 
-/** Prometheus HTTP API envelope, as answered by the backend's resource endpoints. */
-export interface PromApiResponse<T> {
-  status: 'success' | 'error';
-  data?: T;
-  errorType?: string;
-  error?: string;
-  warnings?: string[];
+/**
+ * An ad-hoc filter as Graft's backend reads it from a query's `adhocFilters`:
+ * a PromQL label matcher it adds to every selector of the expression.
+ */
+export interface GraftAdHocFilter {
+  key: string;
+  operator: '=' | '!=' | '=~' | '!~';
+  value: string;
 }
 
-export type PromLabels = Record<string, string>;
-
-export type PromSample = [number, string];
-
-export type PromQueryData =
-  | { resultType: 'vector'; result: Array<{ metric: PromLabels; value: PromSample }> }
-  | { resultType: 'matrix'; result: Array<{ metric: PromLabels; values: PromSample[] }> }
-  | { resultType: 'scalar'; result: PromSample }
-  | { resultType: 'string'; result: PromSample };
+export const DEFAULT_SCRAPE_INTERVAL = '15s';

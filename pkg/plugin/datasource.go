@@ -34,16 +34,16 @@ type Core interface {
 	APIHandler() http.Handler
 }
 
-// Settings are the datasource's jsonData. Secrets stay in secureJsonData and
-// are never read into this struct.
+// Settings are the part of the datasource's jsonData the backend reads; the
+// rest (exemplarTraceIdDestinations, the query editor's settings) is the
+// frontend's. Secrets stay in secureJsonData and are never read into this
+// struct.
 type Settings struct {
 	// TimeInterval is the scrape interval Grafana assumes for $__rate_interval
 	// and the minimum step ("15s" when empty).
 	TimeInterval string `json:"timeInterval"`
 	// QueryTimeout bounds each query ("" means the engine's default).
 	QueryTimeout string `json:"queryTimeout"`
-	// ExemplarTraceIDDestinations link exemplar labels to traces.
-	ExemplarTraceIDDestinations []TraceDestination `json:"exemplarTraceIdDestinations"`
 }
 
 // Datasource is one Grafana datasource: a query-side view onto the core.

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -13,19 +12,16 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 )
 
-// TraceDestination turns an exemplar label holding a trace id into a link:
-// to a tracing datasource in Grafana, or to an external URL.
-type TraceDestination struct {
-	Name            string `json:"name"`
-	DatasourceUID   string `json:"datasourceUid"`
-	URL             string `json:"url"`
-	URLDisplayLabel string `json:"urlDisplayLabel"`
-}
-
 // exemplarFrame returns the exemplars of the series the expression selects,
 // within the query range, as Grafana's Prometheus datasource frames them:
 // one long frame named "exemplar" with Time, Value and a string field per
 // label. Nil when there are none.
+//
+// The frame carries no trace links: the frontend (@grafana/prometheus's
+// result transform) adds them from the datasource's
+// exemplarTraceIdDestinations, as for Grafana's Prometheus datasource, and
+// appends them to any link already on the field, so links made here would
+// show twice.
 func (d *Datasource) exemplarFrame(ctx context.Context, q *query) (*data.Frame, error) {
 	expr, err := parser.NewParser(parser.Options{}).ParseExpr(q.expr)
 	if err != nil {
@@ -109,38 +105,10 @@ func (d *Datasource) frameExemplars(q *query, rows []exemplarRow) *data.Frame {
 		data.NewField(data.TimeSeriesValueFieldName, nil, values),
 	}
 	for c, name := range cols {
-		f := data.NewField(name, nil, labelCols[c])
-		if links := d.traceLinks(name); len(links) > 0 {
-			f.Config = &data.FieldConfig{Links: links}
-		}
-		fields = append(fields, f)
+		fields = append(fields, data.NewField(name, nil, labelCols[c]))
 	}
 	f := data.NewFrame("exemplar", fields...)
 	f.RefID = q.refID
 	f.Meta = &data.FrameMeta{Custom: map[string]string{"resultType": "exemplar"}}
 	return f
-}
-
-// traceLinks are the links of the destinations configured for label name.
-func (d *Datasource) traceLinks(name string) []data.DataLink {
-	var links []data.DataLink
-	for _, dest := range d.settings.ExemplarTraceIDDestinations {
-		if dest.Name != name {
-			continue
-		}
-		if dest.DatasourceUID != "" {
-			links = append(links, data.DataLink{
-				Title: cmp.Or(dest.URLDisplayLabel, "Query with tracing datasource"),
-				Internal: &data.InternalDataLink{
-					DatasourceUID: dest.DatasourceUID,
-					Query:         map[string]any{"query": "${__value.raw}", "queryType": "traceql"},
-				},
-			})
-			continue
-		}
-		if dest.URL != "" {
-			links = append(links, data.DataLink{Title: cmp.Or(dest.URLDisplayLabel, "Open trace"), URL: dest.URL, TargetBlank: true})
-		}
-	}
-	return links
 }
