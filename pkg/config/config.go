@@ -24,6 +24,7 @@ import (
 type GraftSection struct {
 	Web     WebConfig     `yaml:"web"`
 	Storage StorageConfig `yaml:"storage"`
+	Cluster ClusterConfig `yaml:"cluster"`
 }
 
 // WebConfig configures the HTTP listener of the core (Prometheus API,
@@ -88,6 +89,7 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 	}
 	cfg := &Config{Source: "embedded default", Hash: hash(b)}
 	cfg.Graft.Storage.Retention = DefaultRetention
+	cfg.Graft.Cluster = defaultClusterConfig()
 	if len(graftPart) > 0 {
 		// Strict like Prometheus's own sections: a misspelt key is an error,
 		// not a silently ignored setting.
@@ -99,6 +101,9 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 		if err := dec.Decode(&doc); err != nil {
 			return nil, fmt.Errorf("parse graft section: %w", err)
 		}
+	}
+	if err := cfg.Graft.Cluster.resolve(); err != nil {
+		return nil, err
 	}
 	if err := cfg.Graft.validate(); err != nil {
 		return nil, err
@@ -121,7 +126,7 @@ func (g GraftSection) validate() error {
 	if g.Storage.Retention <= 0 {
 		return fmt.Errorf("graft.storage.retention must be positive, got %s", g.Storage.Retention)
 	}
-	return nil
+	return g.Cluster.validate()
 }
 
 // unsupportedWarnings lists sections that parse but that this version of
