@@ -99,7 +99,20 @@ func New(cfg Config, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("ring client: %w", err)
 	}
 	s.Service = services.NewBasicService(s.starting, s.running, s.stopping).WithName("cluster")
+	s.AddListener(services.NewListener(nil, nil, nil, nil, s.failed))
 	return s, nil
+}
+
+// failed: once membership is lost, Owns fails and every target is scraped
+// here (see scrape.Options.Owns); OnChange makes that happen now.
+func (s *Service) failed(from services.State, err error) {
+	if from != services.Running {
+		return // the start failed: whoever started the service has the error
+	}
+	s.logger.Error("Cluster membership failed; scraping every target here until Graft restarts", "err", err)
+	if s.onChange != nil {
+		s.onChange()
+	}
 }
 
 // starting joins memberlist, registers this instance ACTIVE in the ring and
@@ -233,8 +246,12 @@ func (s *Service) stopAll(started []services.Service) error {
 
 // Owns says whether this instance is among the replication-factor healthy
 // ACTIVE instances the ring names for key. It fails when the ring cannot
-// answer: empty, or no healthy owner.
+// answer: membership not running, an empty ring, or no healthy owner.
 func (s *Service) Owns(key string) (bool, error) {
+	if st := s.State(); st != services.Running {
+		s.metrics.ownershipErrors.Inc()
+		return false, fmt.Errorf("cluster membership is %s", st)
+	}
 	set, err := s.ring.Get(hashKey(key), ownOp, nil, nil, nil)
 	if err != nil {
 		s.metrics.ownershipErrors.Inc()

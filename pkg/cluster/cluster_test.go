@@ -159,6 +159,9 @@ func TestMembersShareKeysAndTakeOverOnLeave(t *testing.T) {
 
 	before := ms[0].changes.Load()
 	stopMember(t, ms[2])
+	if _, err := ms[2].Owns("x"); err == nil {
+		t.Error("a member that left still answers Owns")
+	}
 	rest := ms[:2]
 	waitMembers(t, rest, "graft-0,graft-1")
 	checkOwners(t, rest, 1)
@@ -214,12 +217,13 @@ func TestCrashedMemberIsForgotten(t *testing.T) {
 	checkOwners(t, all[:2], 1)
 }
 
-func TestOwnsFailsWithoutRing(t *testing.T) {
+// Owns fails (and the caller scrapes everything) unless membership runs.
+func TestOwnsFailsUnlessRunning(t *testing.T) {
 	s, err := New(testConfig("alone", 1), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Owns("x"); err == nil || !strings.Contains(err.Error(), "empty ring") {
+	if _, err := s.Owns("x"); err == nil || !strings.Contains(err.Error(), "New") {
 		t.Fatalf("Owns on a ring never started: %v", err)
 	}
 	if got := testutil.ToFloat64(s.metrics.ownershipErrors); got != 1 {

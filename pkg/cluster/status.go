@@ -20,6 +20,8 @@ type Status struct {
 	// forgotten yet.
 	Unhealthy         int
 	ReplicationFactor int
+	// Error says why membership failed, if it did.
+	Error string
 }
 
 // Member is one healthy instance of the ring.
@@ -30,6 +32,9 @@ type Member struct {
 // Status reports membership.
 func (s *Service) Status() Status {
 	st := Status{InstanceID: s.cfg.InstanceID, State: "not registered", ReplicationFactor: s.cfg.ReplicationFactor}
+	if err := s.FailureCase(); err != nil {
+		st.Error = err.Error()
+	}
 	if l := s.lifecycler.Load(); l != nil && l.IsRegistered() {
 		st.State = l.GetState().String()
 	}
