@@ -54,6 +54,7 @@ const (
 	clusterLabel = "graft"
 	// shutdownTimeout bounds how long leaving the cluster may take.
 	shutdownTimeout = 5 * time.Second
+	rejoinInterval  = time.Minute
 )
 
 // ownOp asks the ring for ACTIVE instances, extending the replica set past
@@ -101,6 +102,9 @@ func (c Config) kvConfig() (memberlist.KVConfig, error) {
 	kv.JoinMembers = append(flagext.StringSliceCSVMulti(nil), c.Join...)
 	kv.ClusterLabel = clusterLabel
 	kv.Codecs = []codec.Codec{ring.GetCodec()}
+	// Rejoining now and then heals a split cluster: otherwise each half
+	// would forget the other and scrape its targets too, for good.
+	kv.RejoinInterval = rejoinInterval
 	kv.LeaveTimeout = shutdownTimeout
 	kv.BroadcastTimeoutForLocalUpdatesOnShutdown = shutdownTimeout
 	return kv, nil
