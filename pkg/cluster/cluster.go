@@ -121,7 +121,7 @@ func (s *Service) starting(ctx context.Context) (err error) {
 	var started []services.Service
 	defer func() {
 		if err != nil {
-			s.stopAll(started)
+			_ = s.stopAll(started)
 		}
 	}()
 	if err := startService(ctx, s.kv); err != nil {
