@@ -24,6 +24,7 @@ import (
 type GraftSection struct {
 	Web     WebConfig     `yaml:"web"`
 	Storage StorageConfig `yaml:"storage"`
+	Cluster ClusterConfig `yaml:"cluster"`
 }
 
 // WebConfig configures the HTTP listener of the core (Prometheus API,
@@ -96,6 +97,7 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 	}
 	cfg := &Config{Source: "embedded default", Hash: hash(b)}
 	cfg.Graft.Storage.Retention = DefaultRetention
+	cfg.Graft.Cluster = defaultClusterConfig()
 	if len(graftPart) > 0 {
 		// Strict like Prometheus's own sections: a misspelt key is an error,
 		// not a silently ignored setting.
@@ -107,6 +109,9 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 		if err := dec.Decode(&doc); err != nil {
 			return nil, fmt.Errorf("parse graft section: %w", err)
 		}
+	}
+	if err := cfg.Graft.Cluster.resolve(); err != nil {
+		return nil, err
 	}
 	if err := cfg.Graft.validate(); err != nil {
 		return nil, err
@@ -137,7 +142,7 @@ func (g GraftSection) validate() error {
 	if g.Storage.FsyncInterval < 0 {
 		return fmt.Errorf("graft.storage.fsync_interval must not be negative, got %s", g.Storage.FsyncInterval)
 	}
-	return nil
+	return g.Cluster.validate()
 }
 
 // unsupportedWarnings lists sections that parse but that this version of

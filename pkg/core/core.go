@@ -18,6 +18,7 @@ import (
 
 	graft "github.com/graftlabs/graft"
 	"github.com/graftlabs/graft/pkg/api"
+	"github.com/graftlabs/graft/pkg/cluster"
 	"github.com/graftlabs/graft/pkg/config"
 	"github.com/graftlabs/graft/pkg/demo"
 	"github.com/graftlabs/graft/pkg/promql"
@@ -64,6 +65,7 @@ type Core struct {
 	logger   *slog.Logger
 	store    *tsdb.DB
 	scraper  *scrape.Manager
+	cluster  *cluster.Service // nil unless graft.cluster.enabled
 	rules    *rules.Manager
 	notifier *rules.Notifier
 	receiver *remote.Receiver
@@ -106,8 +108,12 @@ func New(opts Options) (*Core, error) {
 		cfg:     cfg,
 		metrics: newCoreMetrics(opts.Registerer),
 	}
+	if c.cluster, err = c.newCluster(cfg.Graft.Cluster); err != nil {
+		return nil, err
+	}
 	c.scraper = scrape.NewManager(c.store, scrape.Options{
 		Logger: opts.Logger.With("component", "scrape"), Registerer: opts.Registerer, UserAgent: version.UserAgent(),
+		Owns: c.scrapeOwns(),
 	})
 	c.receiver = remote.NewReceiver(c.store, opts.Logger.With("component", "remote-write"), opts.Registerer)
 	c.notifier = rules.NewNotifier(opts.Logger.With("component", "notifier"), opts.Registerer)
@@ -151,7 +157,7 @@ func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
 }
 
 func (c *Core) starting(ctx context.Context) error {
-	if err := c.start(); err != nil {
+	if err := c.start(ctx); err != nil {
 		// stopping does not run after a failed start: release the storage here.
 		if cerr := c.store.Close(); cerr != nil {
 			c.logger.Error("Closing storage after a failed start", "err", cerr)
@@ -161,7 +167,15 @@ func (c *Core) starting(ctx context.Context) error {
 	return nil
 }
 
-func (c *Core) start() error {
+func (c *Core) start(ctx context.Context) (err error) {
+	if err := c.startCluster(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = c.stopCluster() // a core that did not start is no member
+		}
+	}()
 	cfg := c.Config()
 	addr := cmp.Or(c.opts.ListenAddress, cfg.Graft.Web.ListenAddress, c.opts.DefaultListen)
 	if addr != "" {
@@ -199,9 +213,11 @@ func (c *Core) running(ctx context.Context) error {
 
 func (c *Core) stopping(_ error) error {
 	c.scraper.Stop()
+	// Only once this instance no longer scrapes: the others take its
+	// targets as soon as it leaves.
+	errs := []error{c.stopCluster()}
 	c.rules.Stop()
 	c.notifier.Stop()
-	var errs []error
 	if c.web != nil {
 		errs = append(errs, c.web.close())
 	}
@@ -237,6 +253,9 @@ func (c *Core) Reload() error {
 func (c *Core) reload() error {
 	cfg, err := loadConfig(c.opts.ConfigFile, c.logger)
 	if err != nil {
+		return err
+	}
+	if err := config.CheckReloadable(c.Config(), cfg); err != nil {
 		return err
 	}
 	if err := c.applyConfig(cfg, c.Config()); err != nil {

@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/grafana/dskit/services"
+
+	"github.com/graftlabs/graft/pkg/cluster"
+	"github.com/graftlabs/graft/pkg/scrape"
 )
 
 // Health is the state of the core, as CheckHealth and /-/ready report it.
@@ -29,6 +32,11 @@ type Health struct {
 	// each rule whose last evaluation failed, with the error.
 	RuleGroups   int
 	FailingRules []string
+	// Cluster is the scrape cluster as this instance sees it (nil when
+	// graft.cluster is off); TargetsElsewhere counts the targets other
+	// members scrape.
+	Cluster          *cluster.Status
+	TargetsElsewhere int
 }
 
 // Health reports the core's state.
@@ -53,6 +61,15 @@ func (c *Core) Health() Health {
 			}
 		}
 	}
+	if c.cluster != nil {
+		cs := c.cluster.Status()
+		h.Cluster = &cs
+		for _, d := range c.scraper.DroppedTargets() {
+			if d.Reason == scrape.ReasonNotOwned {
+				h.TargetsElsewhere++
+			}
+		}
+	}
 	st := c.store.Stats()
 	h.Series, h.Samples = st.NumSeries, st.NumSamples
 
@@ -71,7 +88,12 @@ func (c *Core) Health() Health {
 
 // Healthy says whether nothing needs attention.
 func (h Health) Healthy() bool {
-	return h.Running && h.TargetsDown == 0 && h.ConfigError == "" && h.ListenError == ""
+	return h.Running && h.TargetsDown == 0 && h.ConfigError == "" && h.ListenError == "" && h.clusterHealthy()
+}
+
+// clusterHealthy: no cluster, or a member in good standing.
+func (h Health) clusterHealthy() bool {
+	return h.Cluster == nil || h.Cluster.Error == "" && h.Cluster.State == "ACTIVE"
 }
 
 // Summary is a one-line human description of the state.
@@ -87,6 +109,9 @@ func (h Health) Summary() string {
 	if h.RuleGroups > 0 {
 		parts = append(parts, fmt.Sprintf("%d rule groups, %d rules failing", h.RuleGroups, len(h.FailingRules)))
 	}
+	if h.Cluster != nil {
+		parts = append(parts, h.clusterSummary())
+	}
 	if h.ConfigError != "" {
 		parts = append(parts, "config reload failed: "+h.ConfigError)
 	}
@@ -94,4 +119,19 @@ func (h Health) Summary() string {
 		parts = append(parts, "HTTP listener: "+h.ListenError)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// clusterSummary says who this instance is in the cluster and how the
+// targets are split.
+func (h Health) clusterSummary() string {
+	cl := h.Cluster
+	s := fmt.Sprintf("cluster: %s %s, %d healthy members", cl.InstanceID, cl.State, len(cl.Members))
+	if cl.Unhealthy > 0 {
+		s += fmt.Sprintf(" (%d unhealthy)", cl.Unhealthy)
+	}
+	s += fmt.Sprintf(", %d targets scraped by other members", h.TargetsElsewhere)
+	if cl.Error != "" {
+		s += ", membership failed (scraping every target here): " + cl.Error
+	}
+	return s
 }

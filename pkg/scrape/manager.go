@@ -27,6 +27,12 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// UserAgent is sent with every scrape.
 	UserAgent string
+	// Owns, when set, shards scraping over a cluster: it says whether this
+	// instance scrapes the target with the given key (labels and URL).
+	// Targets it does not own are listed as dropped; when it fails, the
+	// target is scraped anyway, so that an unsure ring never leaves a target
+	// unmonitored. Call Resync when its answers may have changed.
+	Owns func(targetKey string) (bool, error)
 }
 
 // Manager runs one pool of scrape loops per job and applies new
@@ -131,6 +137,7 @@ func (m *Manager) applyPools(cfgs []*promconfig.ScrapeConfig) error {
 		}
 	}
 	m.pools = next
+	m.publishOwnership()
 	return nil
 }
 
@@ -162,6 +169,7 @@ func (m *Manager) watchDiscovery() {
 					p.setDiscovered(m.ctx, m, groups)
 				}
 			}
+			m.publishOwnership()
 			m.mtx.Unlock()
 		}
 	}
@@ -177,6 +185,7 @@ func (m *Manager) Stop() {
 		p.halt()
 	}
 	m.pools = map[string]*pool{}
+	m.publishOwnership()
 }
 
 // Targets returns the status of every active target, sorted by job and URL.
@@ -221,7 +230,7 @@ func (m *Manager) newPool(cfg *promconfig.ScrapeConfig, discovered []*targetgrou
 			p.static = append(p.static, static...)
 		}
 	}
-	p.loops, p.dropped = p.desired(m)
+	p.loops, p.dropped, p.ownership = p.desired(m)
 	return p, nil
 }
 

@@ -16,6 +16,8 @@ type metrics struct {
 	samples  *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// clusterTargets counts targets by ownership when scraping is sharded.
+	clusterTargets *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,9 +38,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "graft_scrape_duration_seconds", Help: "Duration of scrapes.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}, []string{"scrape_job"}),
+		clusterTargets: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "graft_cluster_targets",
+			Help: "Targets by cluster ownership: owned (scraped here), elsewhere (owned by another member), unknown (the ring could not answer: scraped here).",
+		}, []string{"scrape_job", "ownership"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.scrapes, m.failures, m.samples, m.rejected, m.duration)
+		reg.MustRegister(m.scrapes, m.failures, m.samples, m.rejected, m.duration, m.clusterTargets)
 	}
 	return m
 }

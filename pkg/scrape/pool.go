@@ -18,13 +18,17 @@ type pool struct {
 	discovered []*targetgroup.Group
 	loops      map[string]*loop
 	dropped    []DroppedTarget
+	ownership  ownershipStats
 }
 
 // desired builds the loops the pool's target groups call for, reusing the
-// running loop of every target that stays, and the targets dropped on the way.
-func (p *pool) desired(m *Manager) (map[string]*loop, []DroppedTarget) {
+// running loop of every target that stays, and the targets dropped on the
+// way: by relabeling, for errors, or because another cluster member owns
+// them.
+func (p *pool) desired(m *Manager) (map[string]*loop, []DroppedTarget, ownershipStats) {
 	loops := map[string]*loop{}
 	var dropped []DroppedTarget
+	var owners ownershipStats
 	for _, groups := range [][]*targetgroup.Group{p.static, p.discovered} {
 		for _, g := range groups {
 			if g == nil {
@@ -43,6 +47,10 @@ func (p *pool) desired(m *Manager) (map[string]*loop, []DroppedTarget) {
 				if _, dup := loops[t.key()]; dup {
 					continue
 				}
+				if !m.owned(t, &owners) {
+					dropped = append(dropped, DroppedTarget{DiscoveredLabels: discovered.Map(), Reason: ReasonNotOwned})
+					continue
+				}
 				if l, ok := p.loops[t.key()]; ok {
 					loops[t.key()] = l
 					continue
@@ -52,7 +60,8 @@ func (p *pool) desired(m *Manager) (map[string]*loop, []DroppedTarget) {
 		}
 	}
 	p.applyTargetLimit(loops)
-	return loops, dropped
+	owners.report(m.opts.Logger, p.cfg.JobName)
+	return loops, dropped, owners
 }
 
 // applyTargetLimit: as Prometheus, a job over its target_limit keeps its
@@ -67,11 +76,17 @@ func (p *pool) applyTargetLimit(loops map[string]*loop) {
 	}
 }
 
-// setDiscovered replaces the discovered groups and brings the loops in line:
-// new targets start, vanished ones stop with stale markers.
+// setDiscovered replaces the discovered groups and brings the loops in line.
 func (p *pool) setDiscovered(ctx context.Context, m *Manager, groups []*targetgroup.Group) {
 	p.discovered = groups
-	next, dropped := p.desired(m)
+	p.sync(ctx, m)
+}
+
+// sync brings the loops in line with the target groups and ownership: new
+// targets start, vanished ones (or ones now owned by another cluster
+// member) stop with stale markers.
+func (p *pool) sync(ctx context.Context, m *Manager) {
+	next, dropped, owners := p.desired(m)
 	for key, l := range p.loops {
 		if _, ok := next[key]; !ok {
 			l.stop(true)
@@ -82,7 +97,7 @@ func (p *pool) setDiscovered(ctx context.Context, m *Manager, groups []*targetgr
 			l.start(ctx)
 		}
 	}
-	p.loops, p.dropped = next, dropped
+	p.loops, p.dropped, p.ownership = next, dropped, owners
 }
 
 // takeOver hands the series caches of old's loops to the same targets of p,
