@@ -1,0 +1,421 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/graftlabs/graft/pkg/remote/queue"
+)
+
+// stopGrace is how long a stopping sender lets requests in flight finish,
+// so that a reload or shutdown does not resend what the receiver already
+// took; what is not done by then is resent from the queue later.
+const stopGrace = 5 * time.Second
+
+// reshardInterval is how often the sender reconsiders its shard count.
+const reshardInterval = 10 * time.Second
+
+// sender reads one endpoint's queue and sends it: a dispatcher reads
+// records in order and hands each series to the shard its label hash
+// names, so that the samples of a series are sent in order; each shard
+// batches, sends with retries, and reports to the tracker, which
+// acknowledges the queue.
+type sender struct {
+	q      *queue.Queue
+	cl     *client
+	qc     promconfig.QueueConfig
+	m      *endpointMetrics
+	logger *slog.Logger
+	st     *endpointState
+	tr     tracker
+
+	soft, hard     context.Context // soft: stop taking work; hard: abort requests
+	cancelSoft     context.CancelFunc
+	cancelHard     context.CancelFunc
+	done           chan struct{}
+	inflight       atomic.Int64 // samples read from the queue and not done
+	failingBatches atomic.Int64 // batches being retried right now
+}
+
+func newSender(q *queue.Queue, cl *client, qc promconfig.QueueConfig, m *endpointMetrics, st *endpointState, logger *slog.Logger) *sender {
+	s := &sender{q: q, cl: cl, qc: qc, m: m, st: st, logger: logger, done: make(chan struct{})}
+	s.soft, s.cancelSoft = context.WithCancel(context.Background())
+	s.hard, s.cancelHard = context.WithCancel(context.Background())
+	return s
+}
+
+func (s *sender) start() { go s.run() }
+
+// stop stops reading, lets requests in flight finish within stopGrace and
+// returns once every goroutine is gone.
+func (s *sender) stop() {
+	s.cancelSoft()
+	select {
+	case <-s.done:
+	case <-time.After(stopGrace):
+		s.cancelHard()
+		<-s.done
+	}
+	s.cancelHard()
+}
+
+// run dispatches records until the sender stops, resharding between
+// records when the backlog asks for it.
+func (s *sender) run() {
+	defer close(s.done)
+	n := s.qc.MinShards
+	sh := s.startShards(n)
+	defer func() { sh.stop() }()
+	lastReshard := time.Now()
+	for {
+		if time.Since(lastReshard) >= reshardInterval {
+			lastReshard = time.Now()
+			if want := s.desiredShards(n); want != n {
+				s.logger.Info("Remote write resharding", "from", n, "to", want)
+				if !sh.drain(s.soft) {
+					return
+				}
+				n, sh = want, s.startShards(want)
+			}
+		}
+		ctx, cancel := context.WithTimeout(s.soft, reshardInterval)
+		rec, err := s.q.Next(ctx)
+		cancel()
+		switch {
+		case s.soft.Err() != nil || errors.Is(err, queue.ErrClosed):
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			continue
+		case err != nil:
+			s.logger.Error("Reading the remote-write queue failed", "err", err)
+			continue
+		}
+		if !s.dispatch(rec, sh) {
+			return
+		}
+	}
+}
+
+// dispatch hands the series of one record to their shards. It returns
+// false when the sender stopped meanwhile.
+func (s *sender) dispatch(rec queue.Record, sh *shardSet) bool {
+	if rec.Expired {
+		s.m.dropped.WithLabelValues("too_old").Add(float64(rec.Items))
+		s.tr.add(rec.End, 0)
+		s.ack(nil)
+		return true
+	}
+	req, err := decodeRecord(rec.Payload)
+	if err != nil {
+		s.logger.Error("Dropping an unreadable remote-write queue record", "err", err)
+		s.m.dropped.WithLabelValues("corrupt").Add(float64(rec.Items))
+		s.tr.add(rec.End, 0)
+		s.ack(nil)
+		return true
+	}
+	s.inflight.Add(int64(rec.Items))
+	seq := s.tr.add(rec.End, len(req.Timeseries))
+	if len(req.Timeseries) == 0 {
+		s.ack(nil)
+	}
+	for i := range req.Timeseries {
+		ts := &req.Timeseries[i]
+		if !sh.enqueue(s.soft, item{ts: ts, seq: seq}) {
+			return false
+		}
+	}
+	return true
+}
+
+// ack tells the tracker a batch is done and moves the queue's position.
+func (s *sender) ack(counts []seqCount) {
+	pos, ok := s.tr.done(counts)
+	if !ok {
+		return
+	}
+	if err := s.q.Ack(pos); err != nil && !errors.Is(err, queue.ErrClosed) {
+		s.logger.Error("Recording the remote-write queue position failed", "err", err)
+	}
+}
+
+// desiredShards doubles the shards while a backlog of more than one
+// batch per shard builds up and sends succeed, and halves them when the
+// backlog is gone. While the endpoint fails, more shards would only fail
+// more: the count stays.
+func (s *sender) desiredShards(n int) int {
+	if s.failingBatches.Load() > 0 {
+		return n
+	}
+	backlog := int64(s.q.Stats().Unread) + s.inflight.Load()
+	perSend := int64(s.qc.MaxSamplesPerSend)
+	switch {
+	case backlog > perSend*int64(n) && n < s.qc.MaxShards:
+		return min(n*2, s.qc.MaxShards)
+	case backlog < perSend && n > s.qc.MinShards:
+		return max(n/2, s.qc.MinShards)
+	}
+	return n
+}
+
+// item is one series of a record, bound for one shard.
+type item struct {
+	ts  *prompb.TimeSeries
+	seq uint64
+}
+
+type shardSet struct {
+	shards []*shard
+	wg     sync.WaitGroup
+}
+
+func (s *sender) startShards(n int) *shardSet {
+	set := &shardSet{}
+	for range n {
+		sh := &shard{s: s, ch: make(chan item, s.qc.Capacity)}
+		set.shards = append(set.shards, sh)
+		set.wg.Add(1)
+		go func() {
+			defer set.wg.Done()
+			sh.run()
+		}()
+	}
+	s.m.shards.Set(float64(n))
+	s.st.setShards(n)
+	return set
+}
+
+// enqueue hands it to the shard of its series, waiting while that shard
+// is full; false when ctx ended first.
+func (set *shardSet) enqueue(ctx context.Context, it item) bool {
+	h := fnv.New64a()
+	for _, l := range it.ts.Labels {
+		_, _ = h.Write([]byte(l.Name))
+		_, _ = h.Write([]byte{0xff})
+		_, _ = h.Write([]byte(l.Value))
+		_, _ = h.Write([]byte{0xff})
+	}
+	sh := set.shards[h.Sum64()%uint64(len(set.shards))]
+	select {
+	case sh.ch <- it:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// drain closes the shards' inputs and waits until they sent everything
+// they hold; false when ctx ended first (they then stop on their own).
+func (set *shardSet) drain(ctx context.Context) bool {
+	for _, sh := range set.shards {
+		close(sh.ch)
+	}
+	done := make(chan struct{})
+	go func() { set.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		<-done
+		return false
+	}
+}
+
+// stop waits for shards that stop on the sender's context.
+func (set *shardSet) stop() { set.wg.Wait() }
+
+// shard batches the series it is handed and sends them in order.
+type shard struct {
+	s  *sender
+	ch chan item
+
+	batch   []prompb.TimeSeries
+	counts  []seqCount
+	samples int // samples, histograms and exemplars in batch
+	items   int // samples and histograms in batch
+	maxT    int64
+}
+
+func (sh *shard) run() {
+	deadline := time.Duration(sh.s.qc.BatchSendDeadline)
+	var timer *time.Timer
+	var expired <-chan time.Time
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case it, ok := <-sh.ch:
+			if !ok { // drained for resharding: send what is left
+				if len(sh.batch) > 0 {
+					sh.flush()
+				}
+				return
+			}
+			sh.add(it)
+			if expired == nil {
+				timer = time.NewTimer(deadline)
+				expired = timer.C
+			}
+			if sh.samples >= sh.s.qc.MaxSamplesPerSend {
+				timer.Stop()
+				expired = nil
+				if !sh.flush() {
+					return
+				}
+			}
+		case <-expired:
+			expired = nil
+			if !sh.flush() {
+				return
+			}
+		case <-sh.s.soft.Done():
+			return // what is not sent stays in the queue, unacknowledged
+		}
+	}
+}
+
+func (sh *shard) add(it item) {
+	ts := it.ts
+	sh.batch = append(sh.batch, *ts)
+	if n := len(sh.counts); n > 0 && sh.counts[n-1].seq == it.seq {
+		sh.counts[n-1].n++
+	} else {
+		sh.counts = append(sh.counts, seqCount{seq: it.seq, n: 1})
+	}
+	sh.samples += len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
+	sh.items += len(ts.Samples) + len(ts.Histograms)
+	if len(sh.batch) == 1 {
+		sh.maxT = math.MinInt64
+	}
+	for _, x := range ts.Samples {
+		sh.maxT = max(sh.maxT, x.Timestamp)
+	}
+	for _, x := range ts.Histograms {
+		sh.maxT = max(sh.maxT, x.Timestamp)
+	}
+}
+
+// flush sends the batch, retrying recoverable errors, and reports it done.
+// It returns false when the sender stopped before the batch was done: the
+// batch is then left unacknowledged, to be resent from the queue.
+func (sh *shard) flush() bool {
+	s := sh.s
+	req := &prompb.WriteRequest{Timeseries: sh.batch}
+	read := sh.items // what the dispatcher counted in flight
+	backoff := time.Duration(s.qc.MinBackoff)
+	failing := false
+	defer func() {
+		if failing {
+			s.failingBatches.Add(-1)
+		}
+	}()
+	for {
+		if s.soft.Err() != nil && failing {
+			return false // do not keep retrying through a shutdown
+		}
+		if !sh.dropTooOld() {
+			break // nothing left within sample_age_limit
+		}
+		start := time.Now()
+		n, err := s.cl.store(s.hard, req)
+		s.m.sentBatches.Observe(time.Since(start).Seconds())
+		s.m.sentBytes.Add(float64(n))
+		if err == nil {
+			s.m.sent.Add(float64(sh.items))
+			if sh.maxT != math.MinInt64 {
+				s.st.sent(sh.maxT)
+				s.m.highestSentTS.Set(float64(s.st.highestSent()) / 1000)
+			}
+			break
+		}
+		if s.hard.Err() != nil {
+			return false // aborted by stop: not done
+		}
+		var serr *sendError
+		if !errors.As(err, &serr) || !serr.retryable {
+			s.m.failed.Add(float64(sh.items))
+			s.st.failed(err)
+			s.logger.Error("Remote write refused a batch; not sending it again",
+				"status", statusOf(serr), "samples", sh.items, "err", err)
+			break
+		}
+		if !failing {
+			failing = true
+			s.failingBatches.Add(1)
+		}
+		s.st.failed(err)
+		s.m.retried.Add(float64(sh.items))
+		wait := backoff
+		if serr.retryAfter > 0 {
+			wait = serr.retryAfter
+		}
+		s.logger.Warn("Remote write failed; retrying", "status", statusOf(serr), "in", wait, "err", err)
+		select {
+		case <-time.After(wait):
+		case <-s.soft.Done():
+			return false
+		}
+		backoff = min(backoff*2, time.Duration(s.qc.MaxBackoff))
+	}
+	s.inflight.Add(-int64(read))
+	s.ack(sh.counts)
+	sh.batch, sh.counts, sh.samples, sh.items = sh.batch[:0], sh.counts[:0], 0, 0
+	clear(sh.batch[:cap(sh.batch)]) // drop references to sent series
+	return true
+}
+
+// dropTooOld applies queue_config.sample_age_limit before each attempt: samples
+// older than the limit are dropped and counted. It returns false when
+// nothing is left to send.
+func (sh *shard) dropTooOld() bool {
+	limit := time.Duration(sh.s.qc.SampleAgeLimit)
+	if limit <= 0 {
+		return true
+	}
+	cutoff := time.Now().Add(-limit).UnixMilli()
+	dropped := 0
+	for i := range sh.batch {
+		ts := &sh.batch[i]
+		n := len(ts.Samples) + len(ts.Histograms)
+		ts.Samples = slicesDeleteOld(ts.Samples, func(x prompb.Sample) bool { return x.Timestamp < cutoff })
+		ts.Histograms = slicesDeleteOld(ts.Histograms, func(x prompb.Histogram) bool { return x.Timestamp < cutoff })
+		dropped += n - len(ts.Samples) - len(ts.Histograms)
+	}
+	if dropped > 0 {
+		sh.s.m.dropped.WithLabelValues("sample_age_limit").Add(float64(dropped))
+		sh.items -= dropped
+	}
+	left := 0
+	for i := range sh.batch {
+		left += len(sh.batch[i].Samples) + len(sh.batch[i].Histograms) + len(sh.batch[i].Exemplars)
+	}
+	return left > 0
+}
+
+func slicesDeleteOld[T any](s []T, old func(T) bool) []T {
+	out := s[:0]
+	for _, x := range s {
+		if !old(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func statusOf(e *sendError) int {
+	if e == nil {
+		return 0
+	}
+	return e.status
+}
