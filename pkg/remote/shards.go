@@ -21,8 +21,8 @@ import (
 // took; what is not done by then is resent from the queue later.
 const stopGrace = 5 * time.Second
 
-// reshardInterval is how often the sender reconsiders its shard count.
-const reshardInterval = 10 * time.Second
+// defaultReshardInterval is how often a sender reconsiders its shard count.
+const defaultReshardInterval = 10 * time.Second
 
 // sender reads one endpoint's queue and sends it: a dispatcher reads
 // records in order and hands each series to the shard its label hash
@@ -44,10 +44,11 @@ type sender struct {
 	done           chan struct{}
 	inflight       atomic.Int64 // samples read from the queue and not done
 	failingBatches atomic.Int64 // batches being retried right now
+	reshardEvery   time.Duration
 }
 
 func newSender(q *queue.Queue, cl *client, qc promconfig.QueueConfig, m *endpointMetrics, st *endpointState, logger *slog.Logger) *sender {
-	s := &sender{q: q, cl: cl, qc: qc, m: m, st: st, logger: logger, done: make(chan struct{})}
+	s := &sender{q: q, cl: cl, qc: qc, m: m, st: st, logger: logger, done: make(chan struct{}), reshardEvery: defaultReshardInterval}
 	s.soft, s.cancelSoft = context.WithCancel(context.Background())
 	s.hard, s.cancelHard = context.WithCancel(context.Background())
 	return s
@@ -77,17 +78,18 @@ func (s *sender) run() {
 	defer func() { sh.stop() }()
 	lastReshard := time.Now()
 	for {
-		if time.Since(lastReshard) >= reshardInterval {
+		if time.Since(lastReshard) >= s.reshardEvery {
 			lastReshard = time.Now()
 			if want := s.desiredShards(n); want != n {
 				s.logger.Info("Remote write resharding", "from", n, "to", want)
-				if !sh.drain(s.soft) {
+				next, ok := sh.handOver(s.soft, func() *shardSet { return s.startShards(want) })
+				if !ok {
 					return
 				}
-				n, sh = want, s.startShards(want)
+				n, sh = want, next
 			}
 		}
-		ctx, cancel := context.WithTimeout(s.soft, reshardInterval)
+		ctx, cancel := context.WithTimeout(s.soft, s.reshardEvery)
 		rec, err := s.q.Next(ctx)
 		cancel()
 		switch {
@@ -180,7 +182,7 @@ type shardSet struct {
 func (s *sender) startShards(n int) *shardSet {
 	set := &shardSet{}
 	for range n {
-		sh := &shard{s: s, ch: make(chan item, s.qc.Capacity)}
+		sh := &shard{s: s, ch: make(chan item, s.qc.Capacity), quit: make(chan struct{})}
 		set.shards = append(set.shards, sh)
 		set.wg.Add(1)
 		go func() {
@@ -212,21 +214,29 @@ func (set *shardSet) enqueue(ctx context.Context, it item) bool {
 	}
 }
 
-// drain closes the shards' inputs and waits until they sent everything
-// they hold; false when ctx ended first (they then stop on their own).
-func (set *shardSet) drain(ctx context.Context) bool {
+// handOver replaces the shards: they send the batch they are building and
+// stop; only then do the new shards (from start) begin, and the series
+// still waiting in the old shards' inputs are handed to them first, in
+// their order, so that no series is ever sent out of order. It returns
+// false when ctx ended first.
+func (set *shardSet) handOver(ctx context.Context, start func() *shardSet) (*shardSet, bool) {
 	for _, sh := range set.shards {
-		close(sh.ch)
+		close(sh.quit)
 	}
-	done := make(chan struct{})
-	go func() { set.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		<-done
-		return false
+	set.wg.Wait()
+	if ctx.Err() != nil {
+		return nil, false
 	}
+	next := start()
+	for _, sh := range set.shards {
+		for len(sh.ch) > 0 {
+			if !next.enqueue(ctx, <-sh.ch) {
+				next.stop()
+				return nil, false
+			}
+		}
+	}
+	return next, true
 }
 
 // stop waits for shards that stop on the sender's context.
@@ -234,8 +244,9 @@ func (set *shardSet) stop() { set.wg.Wait() }
 
 // shard batches the series it is handed and sends them in order.
 type shard struct {
-	s  *sender
-	ch chan item
+	s    *sender
+	ch   chan item
+	quit chan struct{} // closed by handOver: send the batch built so far and stop
 
 	batch   []prompb.TimeSeries
 	counts  []seqCount
@@ -255,13 +266,12 @@ func (sh *shard) run() {
 	}()
 	for {
 		select {
-		case it, ok := <-sh.ch:
-			if !ok { // drained for resharding: send what is left
-				if len(sh.batch) > 0 {
-					sh.flush()
-				}
-				return
+		case <-sh.quit:
+			if len(sh.batch) > 0 {
+				sh.flush()
 			}
+			return
+		case it := <-sh.ch:
 			sh.add(it)
 			if expired == nil {
 				timer = time.NewTimer(deadline)
@@ -327,6 +337,7 @@ func (sh *shard) flush() bool {
 		if !sh.dropTooOld() {
 			break // nothing left within sample_age_limit
 		}
+		req.Timeseries = sh.batch
 		start := time.Now()
 		n, err := s.cl.store(s.hard, req)
 		s.m.sentBatches.Observe(time.Since(start).Seconds())
@@ -396,11 +407,12 @@ func (sh *shard) dropTooOld() bool {
 		sh.s.m.dropped.WithLabelValues("sample_age_limit").Add(float64(dropped))
 		sh.items -= dropped
 	}
-	left := 0
-	for i := range sh.batch {
-		left += len(sh.batch[i].Samples) + len(sh.batch[i].Histograms) + len(sh.batch[i].Exemplars)
-	}
-	return left > 0
+	// Series left with nothing to send are not sent; the acknowledgement
+	// counts (sh.counts) are by series handed out and stay as they are.
+	sh.batch = slicesDeleteOld(sh.batch, func(ts prompb.TimeSeries) bool {
+		return len(ts.Samples)+len(ts.Histograms)+len(ts.Exemplars) == 0
+	})
+	return len(sh.batch) > 0
 }
 
 func slicesDeleteOld[T any](s []T, old func(T) bool) []T {

@@ -37,6 +37,8 @@ type Writer struct {
 	eps      []*endpoint
 	applied  bool // the first configuration is in: leftover queues were removed
 	closed   bool
+	// reshardEvery is the senders' resharding period (tests shorten it).
+	reshardEvery time.Duration
 }
 
 // NewWriter returns a Writer with no endpoints: Enabled is false until a
@@ -48,7 +50,7 @@ func NewWriter(opts Options) *Writer {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "Graft"
 	}
-	w := &Writer{opts: opts, logger: opts.Logger, m: newMetrics(opts.Registerer)}
+	w := &Writer{opts: opts, logger: opts.Logger, m: newMetrics(opts.Registerer), reshardEvery: defaultReshardInterval}
 	w.highest.Store(-1 << 63)
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(newQueueCollector(w))
@@ -146,7 +148,7 @@ func (w *Writer) ApplyConfig(cfg Config) error {
 		if !ep.spec.equal(s) {
 			ep.spec, ep.enc = s, newEncoder(s)
 			oldSenders = append(oldSenders, ep.snd)
-			ep.snd = newSender(ep.q, clients[i], s.cfg.QueueConfig, ep.m, ep.st, ep.logger)
+			ep.snd = w.newSender(ep, clients[i])
 			restarted = append(restarted, ep)
 		}
 		next = append(next, ep)
@@ -212,11 +214,15 @@ func (w *Writer) newEndpoint(s spec, cl *client, cfg Config) (*endpoint, error) 
 	if err != nil {
 		return nil, err
 	}
-	st := &endpointState{started: time.Now()}
-	return &endpoint{
-		spec: s, enc: newEncoder(s), q: q, m: m, st: st, logger: logger,
-		snd: newSender(q, cl, s.cfg.QueueConfig, m, st, logger),
-	}, nil
+	ep := &endpoint{spec: s, enc: newEncoder(s), q: q, m: m, st: &endpointState{started: time.Now()}, logger: logger}
+	ep.snd = w.newSender(ep, cl)
+	return ep, nil
+}
+
+func (w *Writer) newSender(ep *endpoint, cl *client) *sender {
+	snd := newSender(ep.q, cl, ep.spec.cfg.QueueConfig, ep.m, ep.st, ep.logger)
+	snd.reshardEvery = w.reshardEvery
+	return snd
 }
 
 // remove stops an endpoint that left the configuration and deletes its

@@ -34,6 +34,7 @@ type testReceiver struct {
 	samples  map[string][]prompb.Sample // by series
 	calls    int
 	respond  func(call int, w http.ResponseWriter) bool // true: handled (an error)
+	delay    time.Duration                              // before each answer, requests in parallel
 }
 
 func newTestReceiver(t *testing.T, respond func(call int, w http.ResponseWriter) bool) *testReceiver {
@@ -45,6 +46,7 @@ func newTestReceiver(t *testing.T, respond func(call int, w http.ResponseWriter)
 
 func (r *testReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(req.Body)
+	time.Sleep(r.delay)
 	r.mtx.Lock()
 	defer r.mtx.Unlock()
 	r.calls++
@@ -444,6 +446,19 @@ func TestWriterApplyConfig(t *testing.T) {
 	forward(w, "m", 1000, 3)
 	b.waitTotal(t, 3)
 
+	// The same configuration again (a reload of an unchanged file) leaves
+	// the senders alone.
+	senders := []*sender{w.eps[0].snd, w.eps[1].snd}
+	if err := w.ApplyConfig(Config{Endpoints: []*promconfig.RemoteWriteConfig{
+		endpointConfig(t, a.URL, func(c *promconfig.RemoteWriteConfig) { c.Name = "a" }),
+		endpointConfig(t, b.URL, func(c *promconfig.RemoteWriteConfig) { c.Name = "b" }),
+	}, Sync: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if w.eps[0].snd != senders[0] || w.eps[1].snd != senders[1] {
+		t.Fatal("an unchanged endpoint was restarted")
+	}
+
 	// Refused: an unsupported option. Both endpoints keep going.
 	bad := endpointConfig(t, b.URL, func(c *promconfig.RemoteWriteConfig) {
 		c.Name = "c"
@@ -588,5 +603,81 @@ func TestWriterBoundedQueueDropsOldestAndCounts(t *testing.T) {
 	got := rcv.samples["{__name__=m}"]
 	if got[len(got)-1].Timestamp != 1000+n-1 {
 		t.Fatalf("newest sample %d not delivered", 1000+n-1)
+	}
+}
+
+// queue_config.sample_age_limit drops samples older than the limit
+// instead of sending them, and counts them.
+func TestWriterSampleAgeLimit(t *testing.T) {
+	rcv := newTestReceiver(t, nil)
+	w := newTestWriter(t, t.TempDir(), nil, endpointConfig(t, rcv.URL, func(c *promconfig.RemoteWriteConfig) {
+		c.QueueConfig.SampleAgeLimit = model.Duration(time.Hour)
+	}))
+	now := int(time.Now().UnixMilli())
+	forward(w, "old", 1000, 3)
+	forward(w, "new", now, 2)
+	rcv.waitTotal(t, 2)
+	time.Sleep(50 * time.Millisecond)
+	st := w.Status()[0]
+	if got := testutil.ToFloat64(w.m.dropped.WithLabelValues(st.Name, st.URL, "sample_age_limit")); got != 3 {
+		t.Fatalf("dropped %v, want the 3 old samples", got)
+	}
+	rcv.mtx.Lock()
+	defer rcv.mtx.Unlock()
+	if len(rcv.samples["{__name__=old}"]) != 0 || len(rcv.samples["{__name__=new}"]) != 2 {
+		t.Fatalf("received %v", rcv.samples)
+	}
+	if st.PendingSamples != 0 {
+		t.Fatalf("pending %d", st.PendingSamples)
+	}
+}
+
+// A slow receiver and a backlog make the shards grow toward max_shards;
+// resharding drains the old shards first, so every series stays in order
+// and nothing is lost or sent twice.
+func TestWriterReshardsUnderBacklog(t *testing.T) {
+	rcv := newTestReceiver(t, nil)
+	rcv.delay = 5 * time.Millisecond
+	w := NewWriter(Options{Dir: t.TempDir()})
+	w.reshardEvery = 50 * time.Millisecond
+	defer w.Close()
+	ep := endpointConfig(t, rcv.URL, func(c *promconfig.RemoteWriteConfig) {
+		c.QueueConfig.MinShards, c.QueueConfig.MaxShards, c.QueueConfig.MaxSamplesPerSend = 1, 4, 5
+	})
+	if err := w.ApplyConfig(Config{Endpoints: []*promconfig.RemoteWriteConfig{ep}, Sync: 2}); err != nil {
+		t.Fatal(err)
+	}
+	const rounds, series = 300, 8
+	for i := range rounds {
+		b := &Batch{}
+		for s := range series {
+			b.Samples = append(b.Samples, Sample{Labels: labels.FromStrings("__name__", "m", "s", fmt.Sprint(s)), T: int64(i), V: float64(i)})
+		}
+		w.Forward(b)
+	}
+	maxShards := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for rcv.total() < rounds*series {
+		maxShards = max(maxShards, w.Status()[0].Shards)
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d samples after 20s", rcv.total(), rounds*series)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if maxShards < 2 {
+		t.Fatalf("shards never grew (max %d)", maxShards)
+	}
+	time.Sleep(50 * time.Millisecond)
+	rcv.mtx.Lock()
+	defer rcv.mtx.Unlock()
+	for k, ss := range rcv.samples {
+		if len(ss) != rounds {
+			t.Fatalf("series %s: %d samples, want %d", k, len(ss), rounds)
+		}
+		for i, s := range ss {
+			if s.Timestamp != int64(i) {
+				t.Fatalf("series %s: sample %d has timestamp %d", k, i, s.Timestamp)
+			}
+		}
 	}
 }

@@ -235,8 +235,9 @@ func listSegments(dir string) ([]int, error) {
 	}
 	var nums []int
 	for _, e := range entries {
+		// Names have at least 8 digits; numbers past 99999999 have more.
 		n, err := strconv.Atoi(e.Name())
-		if err != nil || len(e.Name()) != 8 || !e.Type().IsRegular() {
+		if err != nil || n < 0 || len(e.Name()) < 8 || !e.Type().IsRegular() {
 			continue
 		}
 		nums = append(nums, n)

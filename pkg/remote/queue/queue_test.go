@@ -388,3 +388,24 @@ func BenchmarkReadAck(b *testing.B) {
 		}
 	}
 }
+
+// Segment numbers past 99999999 get a ninth digit and are still found.
+func TestSegmentNumbersPastEightDigits(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(segmentName(dir, 99999999), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	q := openQueue(t, dir, Options{})
+	appendN(t, q, 0, 1)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "100000000")); err != nil {
+		t.Fatal(err)
+	}
+	q2 := openQueue(t, dir, Options{})
+	defer q2.Close()
+	if r := next(t, q2); string(r.Payload) != "record-0000" {
+		t.Fatalf("got %q", r.Payload)
+	}
+}
