@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/grafana/dskit/services"
 
@@ -148,7 +147,7 @@ func (h Health) clusterSummary() string {
 
 // remoteSummary says how far one remote-write endpoint is behind and why.
 func remoteSummary(e remote.EndpointStatus) string {
-	s := fmt.Sprintf("remote write %s: %d samples pending, %s behind", e.Name, e.PendingSamples, e.Lag.Round(time.Second))
+	s := fmt.Sprintf("remote write %s: %d samples pending, %.0fs behind", e.Name, e.PendingSamples, e.LagSeconds)
 	if e.Failing {
 		s += ", failing: " + e.LastError
 	}

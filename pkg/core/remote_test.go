@@ -72,9 +72,13 @@ func TestCoreRemoteWritesScrapedSamples(t *testing.T) {
 	defer target.Close()
 	rcv := newReceiver(t)
 	path := filepath.Join(t.TempDir(), "graft.yml")
-	writeFile(t, path, remoteWriteConfig(target.Listener.Addr().String(), rcv.URL, ""))
+	writeFile(t, path, remoteWriteConfig(target.Listener.Addr().String(), rcv.URL,
+		"    write_relabel_configs: [{source_labels: [__name__], regex: 'scrape_.*', action: drop}]\n"))
 	c := startCore(t, path)
 	waitFor(t, "scraped samples remote-written", func() bool { return rcv.count("x") >= 2 && rcv.count("up") >= 2 })
+	if n := rcv.count("scrape_duration_seconds"); n != 0 {
+		t.Fatalf("write_relabel_configs did not drop scrape_duration_seconds (%d samples)", n)
+	}
 	h := c.Health()
 	if len(h.RemoteWrite) != 1 || h.RemoteWrite[0].Name != "rw" || h.RemoteWrite[0].Failing || !h.Healthy() {
 		t.Fatalf("health %+v", h)

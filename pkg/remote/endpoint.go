@@ -50,9 +50,11 @@ func openQueue(dir string, s spec, cfg Config, m *endpointMetrics, logger *slog.
 // storage has committed it, so the commit itself stands.
 func (e *endpoint) enqueue(b *Batch) {
 	rec, err := e.enc.encode(b)
-	if err == nil && rec.payload != nil {
-		err = e.q.Append(rec.payload, rec.items)
+	queued := err == nil && rec.payload != nil
+	if queued {
+		err = e.q.Append(rec.payload, rec.items) // copies the payload
 	}
+	rec.release()
 	if err != nil {
 		e.m.dropped.WithLabelValues("queue_error").Add(float64(len(b.Samples)))
 		if e.st.shouldLog(time.Now()) {
@@ -60,7 +62,7 @@ func (e *endpoint) enqueue(b *Batch) {
 		}
 		return
 	}
-	if rec.payload != nil && e.st.queued(rec.maxT) {
+	if queued && e.st.queued(rec.maxT) {
 		e.m.queueHighestTS.Set(float64(rec.maxT) / 1000)
 	}
 }
@@ -140,9 +142,10 @@ type EndpointStatus struct {
 	// HighestQueued and HighestSent are the newest sample timestamps
 	// queued and acknowledged by the receiver (zero: none yet).
 	HighestQueued, HighestSent time.Time
-	// Lag is how far sending is behind queueing: zero when nothing is
-	// pending, else the newest queued minus the newest sent timestamp.
-	Lag time.Duration
+	// LagSeconds is how far sending is behind queueing: zero when nothing
+	// is pending, else the newest queued minus the newest sent timestamp
+	// (or, before anything was sent, the time since the endpoint started).
+	LagSeconds float64
 	// Failing says the last attempt to send failed; LastError is the last
 	// error seen (it stays after recovery, with its time).
 	Failing     bool
@@ -170,9 +173,9 @@ func (e *endpoint) status(now time.Time) EndpointStatus {
 	switch {
 	case st.PendingSamples == 0:
 	case s.highestSentMs > 0 && s.highestQueued > s.highestSentMs:
-		st.Lag = time.Duration(s.highestQueued-s.highestSentMs) * time.Millisecond
+		st.LagSeconds = float64(s.highestQueued-s.highestSentMs) / 1000
 	case s.highestSentMs == 0:
-		st.Lag = now.Sub(s.started) // nothing sent since this process started
+		st.LagSeconds = now.Sub(s.started).Seconds() // nothing sent since this process started
 	}
 	return st
 }

@@ -178,8 +178,9 @@ func TestWriterSendsWithRemoteWrite10Headers(t *testing.T) {
 			t.Fatalf("sample %d = %+v: out of order or wrong", i, s)
 		}
 	}
+	waitStatus(t, w, "all sent", func(st EndpointStatus) bool { return st.PendingSamples == 0 })
 	st := w.Status()
-	if len(st) != 1 || st[0].Name != "test" || st[0].PendingSamples != 0 || st[0].HighestSent.UnixMilli() != 1004 {
+	if len(st) != 1 || st[0].Name != "test" || st[0].HighestSent.UnixMilli() != 1004 {
 		t.Fatalf("status %+v", st)
 	}
 }
@@ -196,6 +197,7 @@ func TestWriterRetries5xxThenDelivers(t *testing.T) {
 	w := newTestWriter(t, t.TempDir(), reg, endpointConfig(t, rcv.URL, nil))
 	forward(w, "m", 1000, 3)
 	rcv.waitTotal(t, 3)
+	waitStatus(t, w, "all sent", func(st EndpointStatus) bool { return st.PendingSamples == 0 })
 	if n := rcv.callCount(); n < 3 {
 		t.Fatalf("%d calls, want two failures and a success", n)
 	}
@@ -234,9 +236,11 @@ func TestWriterDoesNotRetry4xx(t *testing.T) {
 	if n := rcv.callCount(); n != 2 {
 		t.Fatalf("%d calls: the 400 was retried", n)
 	}
+	waitStatus(t, w, "nothing pending", func(st EndpointStatus) bool { return st.PendingSamples == 0 })
 	st := w.Status()[0]
-	if !strings.Contains(st.LastError, "400") || !strings.Contains(st.LastError, "out of order sample") || st.PendingSamples != 0 {
-		t.Fatalf("status %+v: want the 400 and its body, nothing pending", st)
+	if !strings.Contains(st.LastError, "400") || !strings.Contains(st.LastError, "out of order sample") ||
+		st.HighestQueued.UnixMilli() != 2001 || st.HighestSent.UnixMilli() != 2001 || st.LagSeconds != 0 {
+		t.Fatalf("status %+v: want the 400 and its body, everything sent", st)
 	}
 }
 
@@ -377,8 +381,9 @@ func TestWriterQueuesWhileReceiverDownAndResumesAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	forward(w, "m", 1000, 50)
-	if st := w.Status()[0]; st.PendingSamples != 50 {
-		t.Fatalf("pending %d, want 50", st.PendingSamples)
+	waitStatus(t, w, "failing", func(st EndpointStatus) bool { return st.Failing })
+	if st := w.Status()[0]; st.PendingSamples != 50 || st.LagSeconds <= 0 || !strings.Contains(st.LastError, "502") {
+		t.Fatalf("status while the receiver is down: %+v", st)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -617,7 +622,7 @@ func TestWriterSampleAgeLimit(t *testing.T) {
 	forward(w, "old", 1000, 3)
 	forward(w, "new", now, 2)
 	rcv.waitTotal(t, 2)
-	time.Sleep(50 * time.Millisecond)
+	waitStatus(t, w, "all sent", func(st EndpointStatus) bool { return st.PendingSamples == 0 })
 	st := w.Status()[0]
 	if got := testutil.ToFloat64(w.m.dropped.WithLabelValues(st.Name, st.URL, "sample_age_limit")); got != 3 {
 		t.Fatalf("dropped %v, want the 3 old samples", got)
@@ -626,9 +631,6 @@ func TestWriterSampleAgeLimit(t *testing.T) {
 	defer rcv.mtx.Unlock()
 	if len(rcv.samples["{__name__=old}"]) != 0 || len(rcv.samples["{__name__=new}"]) != 2 {
 		t.Fatalf("received %v", rcv.samples)
-	}
-	if st.PendingSamples != 0 {
-		t.Fatalf("pending %d", st.PendingSamples)
 	}
 }
 
@@ -679,5 +681,44 @@ func TestWriterReshardsUnderBacklog(t *testing.T) {
 				t.Fatalf("series %s: sample %d has timestamp %d", k, i, s.Timestamp)
 			}
 		}
+	}
+}
+
+// Relabeling that adds labels outgrows the batch's label slab; every
+// series still keeps its own labels.
+func TestEncoderRelabelAddingLabels(t *testing.T) {
+	add := &relabel.Config{SourceLabels: model.LabelNames{"__name__"}, Regex: relabel.MustNewRegexp("(.*)"),
+		TargetLabel: "copy", Replacement: "$1", Action: relabel.Replace, NameValidationScheme: model.UTF8Validation}
+	e := &encoder{relabel: []*relabel.Config{add}}
+	b := &Batch{}
+	for i := range 20 {
+		b.Samples = append(b.Samples, Sample{Labels: labels.FromStrings("__name__", fmt.Sprint("m", i)), T: int64(i)})
+	}
+	for range 3 { // again, with pooled buffers
+		rec, err := e.encode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := decodeRecord(rec.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.release()
+		for i, ts := range req.Timeseries {
+			if got, want := labelsString(ts.Labels), fmt.Sprintf("{__name__=m%d,copy=m%d}", i, i); got != want {
+				t.Fatalf("series %d: %s, want %s", i, got, want)
+			}
+		}
+	}
+}
+
+func waitStatus(t *testing.T, w *Writer, what string, cond func(EndpointStatus) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond(w.Status()[0]) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s after 5s: %+v", what, w.Status()[0])
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -75,6 +75,18 @@ const (
 	SyncSegment
 )
 
+func (p SyncPolicy) String() string {
+	switch p {
+	case SyncAppend:
+		return "append"
+	case SyncInterval:
+		return "interval"
+	case SyncSegment:
+		return "segment"
+	}
+	return fmt.Sprintf("SyncPolicy(%d)", int(p))
+}
+
 // Options configure a Queue.
 type Options struct {
 	// MaxBytes bounds the segments on disk (default DefaultMaxBytes).
