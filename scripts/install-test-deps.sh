@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the integration tests start for real: Debian's prometheus
-# package (promtool) and prometheus-alertmanager (a real receiver of Graft's
-# alerts). Safe to run again; does nothing when all is there.
+# package (promtool, and a real remote-write receiver and sender),
+# prometheus-alertmanager (a real receiver of Graft's alerts) and
+# victoria-metrics (a second real remote-write receiver). Safe to run again;
+# does nothing when all is there.
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+command -v victoria-metrics >/dev/null 2>&1 || missing+=(victoria-metrics)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

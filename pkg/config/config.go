@@ -25,6 +25,8 @@ type GraftSection struct {
 	Web     WebConfig     `yaml:"web"`
 	Storage StorageConfig `yaml:"storage"`
 	Cluster ClusterConfig `yaml:"cluster"`
+	// RemoteWrite bounds the queues of the remote_write endpoints.
+	RemoteWrite RemoteWriteConfig `yaml:"remote_write"`
 }
 
 // WebConfig configures the HTTP listener of the core (Prometheus API,
@@ -98,6 +100,7 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 	cfg := &Config{Source: "embedded default", Hash: hash(b)}
 	cfg.Graft.Storage.Retention = DefaultRetention
 	cfg.Graft.Cluster = defaultClusterConfig()
+	cfg.Graft.RemoteWrite = defaultRemoteWriteConfig()
 	if len(graftPart) > 0 {
 		// Strict like Prometheus's own sections: a misspelt key is an error,
 		// not a silently ignored setting.
@@ -126,6 +129,9 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scrape configs: %w", err)
 	}
+	if err := checkRemoteWrite(cfg.Prometheus); err != nil {
+		return nil, err
+	}
 	cfg.Warnings = unsupportedWarnings(cfg.Prometheus)
 	return cfg, nil
 }
@@ -142,6 +148,9 @@ func (g GraftSection) validate() error {
 	if g.Storage.FsyncInterval < 0 {
 		return fmt.Errorf("graft.storage.fsync_interval must not be negative, got %s", g.Storage.FsyncInterval)
 	}
+	if err := g.RemoteWrite.validate(); err != nil {
+		return err
+	}
 	return g.Cluster.validate()
 }
 
@@ -149,10 +158,7 @@ func (g GraftSection) validate() error {
 // Graft does not act on, so that health checks can say so instead of silently
 // ignoring them.
 func unsupportedWarnings(c *promconfig.Config) []string {
-	var w []string
-	if len(c.RemoteWriteConfigs) > 0 {
-		w = append(w, "remote_write is not supported yet")
-	}
+	w := remoteWriteWarnings(c)
 	if len(c.RemoteReadConfigs) > 0 {
 		w = append(w, "remote_read is not supported yet")
 	}

@@ -230,8 +230,9 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:9100"]
 `)
-	// rule_files and alerting are acted on (pkg/rules): no warning for them.
-	want := []string{"remote_write", "remote_read"}
+	// rule_files and alerting (pkg/rules) and remote_write (pkg/remote) are
+	// acted on: no warning for them.
+	want := []string{"remote_read"}
 	for _, w := range want {
 		found := slices.ContainsFunc(c.Warnings, func(s string) bool { return strings.Contains(s, w) })
 		if !found {

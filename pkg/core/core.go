@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -69,6 +70,7 @@ type Core struct {
 	rules    *rules.Manager
 	notifier *rules.Notifier
 	receiver *remote.Receiver
+	remote   *remote.Writer // remote write out; idle without remote_write
 	engine   *promql.Engine
 	api      *api.API
 	demo     *demo.Target
@@ -111,14 +113,21 @@ func New(opts Options) (*Core, error) {
 	if c.cluster, err = c.newCluster(cfg.Graft.Cluster); err != nil {
 		return nil, err
 	}
-	c.scraper = scrape.NewManager(c.store, scrape.Options{
+	// Everything written to the store goes through the tee, so that
+	// remote write sends what was committed, whoever wrote it.
+	c.remote = remote.NewWriter(remote.Options{
+		Dir: filepath.Join(opts.DataDir, "remote-write"), UserAgent: version.UserAgent(),
+		Logger: opts.Logger.With("component", "remote-write-out"), Registerer: opts.Registerer,
+	})
+	appendable := remote.NewTee(c.store, c.remote)
+	c.scraper = scrape.NewManager(appendable, scrape.Options{
 		Logger: opts.Logger.With("component", "scrape"), Registerer: opts.Registerer, UserAgent: version.UserAgent(),
 		Owns: c.scrapeOwns(),
 	})
-	c.receiver = remote.NewReceiver(c.store, opts.Logger.With("component", "remote-write"), opts.Registerer)
+	c.receiver = remote.NewReceiver(appendable, opts.Logger.With("component", "remote-write"), opts.Registerer)
 	c.notifier = rules.NewNotifier(opts.Logger.With("component", "notifier"), opts.Registerer)
 	c.rules = rules.NewManager(rules.Options{
-		Query: c.ruleQuery, Store: c.store, Notifier: c.notifier,
+		Query: c.ruleQuery, Store: appendable, Notifier: c.notifier,
 		Logger: opts.Logger.With("component", "rules"), Registerer: opts.Registerer,
 	})
 	c.api = &api.API{Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger}
@@ -159,6 +168,9 @@ func loadConfig(path string, logger *slog.Logger) (*config.Config, error) {
 func (c *Core) starting(ctx context.Context) error {
 	if err := c.start(ctx); err != nil {
 		// stopping does not run after a failed start: release the storage here.
+		if cerr := c.remote.Close(); cerr != nil {
+			c.logger.Error("Closing remote write after a failed start", "err", cerr)
+		}
 		if cerr := c.store.Close(); cerr != nil {
 			c.logger.Error("Closing storage after a failed start", "err", cerr)
 		}
@@ -184,6 +196,11 @@ func (c *Core) start(ctx context.Context) (err error) {
 			return err
 		}
 		c.web = web // on error it carries the error for Health
+	}
+	// Remote write first, so that the first scrapes are already sent (on
+	// reloads it comes last: see components).
+	if err := c.remote.ApplyConfig(remote.FromConfig(cfg)); err != nil {
+		return fmt.Errorf("apply remote_write configuration: %w", err)
 	}
 	if err := c.applyConfig(cfg, nil); err != nil {
 		return err
@@ -221,6 +238,9 @@ func (c *Core) stopping(_ error) error {
 	if c.web != nil {
 		errs = append(errs, c.web.close())
 	}
+	// Nothing commits any more: what is queued and unsent waits on disk
+	// for the next start.
+	errs = append(errs, c.remote.Close())
 	errs = append(errs, c.store.Close())
 	c.logger.Info("Graft core stopped")
 	return errors.Join(errs...)

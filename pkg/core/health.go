@@ -2,11 +2,13 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/grafana/dskit/services"
 
 	"github.com/graftlabs/graft/pkg/cluster"
+	"github.com/graftlabs/graft/pkg/remote"
 	"github.com/graftlabs/graft/pkg/scrape"
 )
 
@@ -37,6 +39,8 @@ type Health struct {
 	// members scrape.
 	Cluster          *cluster.Status
 	TargetsElsewhere int
+	// RemoteWrite is the state of each remote_write endpoint.
+	RemoteWrite []remote.EndpointStatus
 }
 
 // Health reports the core's state.
@@ -70,6 +74,7 @@ func (c *Core) Health() Health {
 			}
 		}
 	}
+	h.RemoteWrite = c.remote.Status()
 	st := c.store.Stats()
 	h.Series, h.Samples = st.NumSeries, st.NumSamples
 
@@ -88,7 +93,8 @@ func (c *Core) Health() Health {
 
 // Healthy says whether nothing needs attention.
 func (h Health) Healthy() bool {
-	return h.Running && h.TargetsDown == 0 && h.ConfigError == "" && h.ListenError == "" && h.clusterHealthy()
+	return h.Running && h.TargetsDown == 0 && h.ConfigError == "" && h.ListenError == "" && h.clusterHealthy() &&
+		!slices.ContainsFunc(h.RemoteWrite, func(e remote.EndpointStatus) bool { return e.Failing })
 }
 
 // clusterHealthy: no cluster, or a member in good standing.
@@ -112,6 +118,9 @@ func (h Health) Summary() string {
 	if h.Cluster != nil {
 		parts = append(parts, h.clusterSummary())
 	}
+	for _, e := range h.RemoteWrite {
+		parts = append(parts, remoteSummary(e))
+	}
 	if h.ConfigError != "" {
 		parts = append(parts, "config reload failed: "+h.ConfigError)
 	}
@@ -132,6 +141,15 @@ func (h Health) clusterSummary() string {
 	s += fmt.Sprintf(", %d targets scraped by other members", h.TargetsElsewhere)
 	if cl.Error != "" {
 		s += ", membership failed (scraping every target here): " + cl.Error
+	}
+	return s
+}
+
+// remoteSummary says how far one remote-write endpoint is behind and why.
+func remoteSummary(e remote.EndpointStatus) string {
+	s := fmt.Sprintf("remote write %s: %d samples pending, %.0fs behind", e.Name, e.PendingSamples, e.LagSeconds)
+	if e.Failing {
+		s += ", failing: " + e.LastError
 	}
 	return s
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/graftlabs/graft/pkg/config"
 	"github.com/graftlabs/graft/pkg/promql"
+	"github.com/graftlabs/graft/pkg/remote"
 	"github.com/graftlabs/graft/pkg/rules"
 )
 
@@ -40,6 +41,8 @@ type component struct {
 }
 
 // components are applied in this order on start and on every reload.
+// Remote write comes last: nothing after it can refuse the file, so it is
+// never rolled back, and a removed endpoint's queue can be deleted at once.
 func (c *Core) components() []component {
 	return []component{
 		{"notifier", func(cfg *config.Config) error { return c.notifier.ApplyConfig(cfg.Prometheus) }},
@@ -48,6 +51,7 @@ func (c *Core) components() []component {
 			return c.rules.Update(cfg.Prometheus.RuleFiles, time.Duration(g.EvaluationInterval), g.ExternalLabels)
 		}},
 		{"scrape", func(cfg *config.Config) error { return c.scraper.ApplyConfig(cfg.ScrapeConfigs) }},
+		{"remote_write", func(cfg *config.Config) error { return c.remote.ApplyConfig(remote.FromConfig(cfg)) }},
 	}
 }
 
