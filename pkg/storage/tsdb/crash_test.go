@@ -44,13 +44,31 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashChild ingests rounds until it is killed.
+// crashOptions make blocks small, so that a kill often lands in the middle
+// of cutting a block from the head or compacting blocks.
+func crashOptions(policy wal.FsyncPolicy) Options {
+	return Options{Fsync: policy, WALSegmentSize: 64 << 10, MaintenanceInterval: time.Hour,
+		BlockRange: 10 * time.Second, MaxBlockDuration: 90 * time.Second, Retention: 24 * time.Hour}
+}
+
+// crashChild ingests rounds until it is killed, while another goroutine
+// runs maintenance (blocks cut from the head, compaction, checkpoints)
+// back to back.
 func crashChild(dir string) error {
 	policy, _ := wal.ParseFsyncPolicy(os.Getenv("GRAFT_TSDB_CRASH_FSYNC"))
-	db, err := Open(dir, Options{Fsync: policy, WALSegmentSize: 64 << 10, MaintenanceInterval: time.Hour})
+	db, err := Open(dir, crashOptions(policy))
 	if err != nil {
 		return err
 	}
+	go func() {
+		for {
+			if err := db.Maintain(context.Background()); err != nil {
+				fmt.Fprintln(os.Stderr, "maintenance:", err)
+				os.Exit(3)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
 	st := db.Stats()
 	round := 0
 	if st.NumSamples > 0 {
@@ -70,11 +88,6 @@ func crashChild(dir string) error {
 		}
 		fmt.Fprintf(out, "committed %d\n", round)
 		out.Flush()
-		if round%40 == 39 {
-			if err := db.Checkpoint(); err != nil {
-				return err
-			}
-		}
 	}
 }
 
@@ -94,6 +107,7 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	deadline := time.Now().Add(2 * time.Minute)
 	lastCommitted := -1
+	interrupted := 0 // kills that left a block half written
 	for k := 0; k < kills && time.Now().Before(deadline); k++ {
 		fsync := []string{"commit", "segment", "interval"}[k%3]
 		cmd := exec.Command(exe, "-test.run=^$")
@@ -135,18 +149,46 @@ func TestCrashRecovery(t *testing.T) {
 			lastCommitted = max(lastCommitted, n)
 		}
 		cmd.Wait()
+		if interruptedBlockWrite(dir) {
+			interrupted++
+		}
 		lastCommitted = verifyCrashState(t, dir, lastCommitted, k)
 	}
-	t.Logf("%d kills survived, %d rounds committed", kills, lastCommitted+1)
+	entries, _ := os.ReadDir(dir)
+	blocks := 0
+	for _, e := range entries {
+		if isULID(e.Name()) {
+			blocks++
+		}
+	}
+	if blocks == 0 {
+		t.Fatal("no block was ever written: the test does not exercise compaction")
+	}
+	t.Logf("%d kills survived (%d during a block write), %d rounds committed, %d blocks on disk", kills, interrupted, lastCommitted+1, blocks)
+}
+
+// interruptedBlockWrite says whether a block directory is still being
+// written (or deleted).
+func interruptedBlockWrite(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), tmpSuffix) || strings.HasSuffix(e.Name(), deletingSuffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyCrashState opens the DB as the next start would and checks it; it
 // returns the newest round present.
 func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
 	t.Helper()
-	db, err := Open(dir, Options{Fsync: wal.FsyncSegment, MaintenanceInterval: time.Hour})
+	db, err := Open(dir, crashOptions(wal.FsyncSegment))
 	if err != nil {
 		t.Fatalf("kill %d: reopen: %v", kill, err)
+	}
+	if cb := db.CorruptBlocks(); len(cb) > 0 {
+		t.Fatalf("kill %d: the crash left a corrupt block: %+v", kill, cb)
 	}
 	// Close without a checkpoint: the child replays the WAL as after the crash.
 	defer db.CloseWithoutCheckpoint()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -40,6 +41,11 @@ type Head struct {
 
 	exemplars *exemplarRing
 	feed      *changeFeed
+
+	// readers are the queriers reading the head, for truncation to wait on.
+	readers readerEpochs
+	// oooWindow accepts late samples within this of the newest (ms); 0: none.
+	oooWindow int64
 }
 
 func newHead(w *wal.WAL, blockRange int64, maxExemplars int, feed *changeFeed) *Head {
@@ -135,6 +141,54 @@ func (h *Head) truncate(mint int64) {
 	if newMin == math.MaxInt64 {
 		h.maxTime.Store(math.MinInt64)
 	}
+}
+
+// raiseMinValid refuses in-order samples before t from now on. Commits in
+// flight finish first, so that what a block cut below t reads is final.
+func (h *Head) raiseMinValid(t int64) {
+	h.commitMtx.Lock()
+	defer h.commitMtx.Unlock()
+	if t > h.minValidTime.Load() {
+		h.minValidTime.Store(t)
+	}
+}
+
+// blockInput reads the head's samples in [mint, maxt) as a block's input.
+// Chunks never span a block range boundary, so whole chunks are taken.
+func (h *Head) blockInput(mint, maxt int64) blockInput {
+	var list []*memSeries
+	syms := map[string]struct{}{}
+	h.series.forEach(func(s *memSeries) {
+		s.mtx.Lock()
+		has := s.hasDataIn(mint, maxt)
+		s.mtx.Unlock()
+		if has {
+			list = append(list, s)
+			s.lset.Range(func(l labels.Label) {
+				syms[l.Name] = struct{}{}
+				syms[l.Value] = struct{}{}
+			})
+		}
+	})
+	sort.Slice(list, func(i, j int) bool { return labels.Compare(list[i].lset, list[j].lset) < 0 })
+	in := blockInput{symbols: make([]string, 0, len(syms))}
+	for s := range syms {
+		in.symbols = append(in.symbols, s)
+	}
+	in.each = func(ctx context.Context, yield func(seriesChunks) error) error {
+		for i, s := range list {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := yield(seriesChunks{lset: s.lset, chunks: s.chunksIn(mint, maxt)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return in
 }
 
 // Appender opens an appender on the head.

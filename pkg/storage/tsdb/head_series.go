@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -190,23 +191,44 @@ func (s *memSeries) truncate(mint int64) int {
 }
 
 // snapshot returns the chunks overlapping [mint, maxt], the open one copied
-// so that appends can go on while a query reads it.
-func (s *memSeries) snapshot(mint, maxt int64, into []headChunk) []headChunk {
+// so that appends can go on while a query reads it. With labelsOnly, only
+// the chunks' time ranges are set.
+func (s *memSeries) snapshot(mint, maxt int64, labelsOnly bool, into []headChunk) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	for _, c := range s.sealed {
 		if c.maxT >= mint && c.minT <= maxt {
+			if labelsOnly {
+				c.chunk = chunkenc.RawChunk{}
+			}
 			into = append(into, c)
 		}
 	}
 	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
-		into = append(into, headChunk{
-			minT:  s.openMinT,
-			maxT:  s.maxT.Load(),
-			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: append([]byte(nil), s.open.Bytes()...)},
-		})
+		c := headChunk{minT: s.openMinT, maxT: s.maxT.Load()}
+		if !labelsOnly {
+			c.chunk = chunkenc.RawChunk{Enc: s.open.Encoding(), Data: append([]byte(nil), s.open.Bytes()...)}
+		}
+		into = append(into, c)
 	}
 	return into
+}
+
+// hasDataIn says whether the series has samples in [mint, maxt). Callers
+// hold mtx.
+func (s *memSeries) hasDataIn(mint, maxt int64) bool {
+	for _, c := range s.sealed {
+		if c.minT < maxt && c.maxT >= mint {
+			return true
+		}
+	}
+	return s.open != nil && s.open.NumSamples() > 0 && s.openMinT < maxt && s.maxT.Load() >= mint
+}
+
+// chunksIn returns the chunks within [mint, maxt), the open one copied.
+func (s *memSeries) chunksIn(mint, maxt int64) []headChunk {
+	cs := s.snapshot(mint, maxt-1, false, nil)
+	return slices.DeleteFunc(cs, func(c headChunk) bool { return c.minT < mint || c.maxT >= maxt })
 }
 
 // numSamples counts the samples held. Callers hold mtx.

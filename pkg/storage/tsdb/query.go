@@ -14,53 +14,90 @@ import (
 )
 
 // seriesChunks is a series with the chunks of one source (head or block)
-// that overlap a query's range, oldest first.
+// that overlap a query's range. Chunks that do not overlap are in time
+// order; where they overlap (late samples, overlapping blocks), the first
+// in the list wins on equal timestamps.
 type seriesChunks struct {
 	lset   labels.Labels
 	chunks []headChunk
 }
 
+// chunkSeriesSet iterates over series sorted by labels. What At returns
+// stays valid after Next.
+type chunkSeriesSet interface {
+	Next() bool
+	At() seriesChunks
+	Err() error
+}
+
 // source is what a querier reads: the head or a block.
 type source interface {
-	// selectSeries returns the matching series with chunks in [mint, maxt],
-	// sorted by labels.
-	selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]seriesChunks, error)
+	// selectSeries returns the matching series with chunks in [mint,
+	// maxt], sorted by labels. With labelsOnly, chunks carry no data.
+	selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet
 	labelNames(ctx context.Context) ([]string, error)
 	labelValues(ctx context.Context, name string) ([]string, error)
 }
 
-// selectSeries implements source for the head.
-func (h *Head) selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]seriesChunks, error) {
+// listSet is a chunkSeriesSet over a slice.
+type listSet struct {
+	list []seriesChunks
+	i    int
+}
+
+func (l *listSet) Next() bool       { l.i++; return l.i <= len(l.list) }
+func (l *listSet) At() seriesChunks { return l.list[l.i-1] }
+func (l *listSet) Err() error       { return nil }
+
+type errSet struct{ err error }
+
+func (e errSet) Next() bool       { return false }
+func (e errSet) At() seriesChunks { return seriesChunks{} }
+func (e errSet) Err() error       { return e.err }
+
+// headSource reads the head for one querier: in-order chunks that end
+// before inOrderMin are already in blocks the querier reads.
+type headSource struct {
+	h          *Head
+	inOrderMin int64
+}
+
+// selectSeries implements source.
+func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	h := hs.h
 	refs, err := index.Select(h.postings, ms...)
 	if err != nil {
-		return nil, err
+		return errSet{err}
 	}
 	out := make([]seriesChunks, 0, len(refs))
 	for i, ref := range refs {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return errSet{err}
 			}
 		}
 		s := h.series.getByRef(ref)
 		if s == nil {
 			continue
 		}
-		if chunks := s.snapshot(mint, maxt, nil); len(chunks) > 0 {
+		if chunks := s.snapshot(max(mint, hs.inOrderMin), maxt, labelsOnly, nil); len(chunks) > 0 {
 			out = append(out, seriesChunks{lset: s.lset, chunks: chunks})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].lset, out[j].lset) < 0 })
-	return out, nil
+	return &listSet{list: out}
 }
 
-func (h *Head) labelNames(context.Context) ([]string, error) { return h.postings.LabelNames(), nil }
-
-func (h *Head) labelValues(_ context.Context, name string) ([]string, error) {
-	return h.postings.LabelValues(name)
+func (hs headSource) labelNames(context.Context) ([]string, error) {
+	return hs.h.postings.LabelNames(), nil
 }
 
-// querier reads the sources overlapping [mint, maxt].
+func (hs headSource) labelValues(_ context.Context, name string) ([]string, error) {
+	return hs.h.postings.LabelValues(name)
+}
+
+// querier reads the sources overlapping [mint, maxt]: blocks oldest first,
+// then the head.
 type querier struct {
 	sources    []source
 	mint, maxt int64
@@ -69,71 +106,83 @@ type querier struct {
 
 // Select implements storage.Querier.
 func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	merged, err := q.selectMerged(ctx, ms)
-	if err != nil {
-		return storage.ErrSeriesSet{Error: err}
-	}
-	return &seriesSet{list: merged, i: -1, mint: q.mint, maxt: q.maxt}
+	return &seriesSet{set: q.selectMerged(ctx, ms, false), mint: q.mint, maxt: q.maxt}
 }
 
-// selectMerged merges the sorted series lists of every source, joining the
+// selectMerged merges the sorted series of every source, joining the
 // chunks of a series found in several.
-func (q *querier) selectMerged(ctx context.Context, ms []*labels.Matcher) ([]seriesChunks, error) {
-	var lists [][]seriesChunks
+func (q *querier) selectMerged(ctx context.Context, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	sets := make([]chunkSeriesSet, 0, len(q.sources))
 	for _, s := range q.sources {
-		l, err := s.selectSeries(ctx, q.mint, q.maxt, ms)
-		if err != nil {
-			return nil, err
-		}
-		if len(l) > 0 {
-			lists = append(lists, l)
-		}
+		sets = append(sets, s.selectSeries(ctx, q.mint, q.maxt, ms, labelsOnly))
 	}
-	switch len(lists) {
-	case 0:
-		return nil, nil
-	case 1:
-		return lists[0], nil
+	if len(sets) == 1 {
+		return sets[0]
 	}
-	var out []seriesChunks
-	pos := make([]int, len(lists))
-	for {
-		best := -1
-		for i, l := range lists {
-			if pos[i] < len(l) && (best < 0 || labels.Compare(l[pos[i]].lset, lists[best][pos[best]].lset) < 0) {
-				best = i
-			}
-		}
-		if best < 0 {
-			return out, nil
-		}
-		cur := lists[best][pos[best]]
-		pos[best]++
-		for i, l := range lists {
-			if i != best && pos[i] < len(l) && labels.Equal(l[pos[i]].lset, cur.lset) {
-				cur.chunks = append(slices.Clip(cur.chunks), l[pos[i]].chunks...)
-				pos[i]++
-			}
-		}
-		sort.SliceStable(cur.chunks, func(i, j int) bool { return cur.chunks[i].minT < cur.chunks[j].minT })
-		out = append(out, cur)
-	}
+	return newMergeSet(sets)
 }
+
+// mergeSet merges sorted chunkSeriesSets.
+type mergeSet struct {
+	sets []chunkSeriesSet
+	ok   []bool // sets[i] is positioned on a series
+	cur  seriesChunks
+	err  error
+}
+
+func newMergeSet(sets []chunkSeriesSet) *mergeSet {
+	m := &mergeSet{sets: sets, ok: make([]bool, len(sets))}
+	for i, s := range sets {
+		m.ok[i] = s.Next()
+		if err := s.Err(); err != nil && m.err == nil {
+			m.err = err
+		}
+	}
+	return m
+}
+
+func (m *mergeSet) Next() bool {
+	if m.err != nil {
+		return false
+	}
+	best := -1
+	for i, s := range m.sets {
+		if m.ok[i] && (best < 0 || labels.Compare(s.At().lset, m.sets[best].At().lset) < 0) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	m.cur = seriesChunks{lset: m.sets[best].At().lset}
+	for i, s := range m.sets {
+		if !m.ok[i] || (i != best && !labels.Equal(s.At().lset, m.cur.lset)) {
+			continue
+		}
+		m.cur.chunks = append(m.cur.chunks, s.At().chunks...)
+		m.ok[i] = s.Next()
+		if err := s.Err(); err != nil {
+			m.err = err
+			return false
+		}
+	}
+	return true
+}
+
+func (m *mergeSet) At() seriesChunks { return m.cur }
+func (m *mergeSet) Err() error       { return m.err }
 
 // LabelNames implements storage.Querier.
 func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]string, error) {
 	if len(ms) == 0 {
 		return q.union(ctx, func(s source) ([]string, error) { return s.labelNames(ctx) })
 	}
-	series, err := q.selectMerged(ctx, ms)
-	if err != nil {
-		return nil, err
-	}
+	set := q.selectMerged(ctx, ms, true)
 	seen := map[string]struct{}{}
-	for _, s := range series {
-		s.lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+	for set.Next() {
+		set.At().lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	}
-	return sortedKeys(seen), nil
+	return sortedKeys(seen), set.Err()
 }
 
 // LabelValues implements storage.Querier.
@@ -141,17 +190,14 @@ func (q *querier) LabelValues(ctx context.Context, name string, ms ...*labels.Ma
 	if len(ms) == 0 {
 		return q.union(ctx, func(s source) ([]string, error) { return s.labelValues(ctx, name) })
 	}
-	series, err := q.selectMerged(ctx, ms)
-	if err != nil {
-		return nil, err
-	}
+	set := q.selectMerged(ctx, ms, true)
 	seen := map[string]struct{}{}
-	for _, s := range series {
-		if v := s.lset.Get(name); v != "" {
+	for set.Next() {
+		if v := set.At().lset.Get(name); v != "" {
 			seen[v] = struct{}{}
 		}
 	}
-	return sortedKeys(seen), nil
+	return sortedKeys(seen), set.Err()
 }
 
 func (q *querier) union(ctx context.Context, f func(source) ([]string, error)) ([]string, error) {
@@ -187,16 +233,15 @@ func (q *querier) Close() error {
 }
 
 type seriesSet struct {
-	list       []seriesChunks
-	i          int
+	set        chunkSeriesSet
 	mint, maxt int64
 }
 
-func (s *seriesSet) Next() bool { s.i++; return s.i < len(s.list) }
+func (s *seriesSet) Next() bool { return s.set.Next() }
 func (s *seriesSet) At() storage.Series {
-	return &series{seriesChunks: s.list[s.i], mint: s.mint, maxt: s.maxt}
+	return &series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt}
 }
-func (s *seriesSet) Err() error { return nil }
+func (s *seriesSet) Err() error { return s.set.Err() }
 
 type series struct {
 	seriesChunks
