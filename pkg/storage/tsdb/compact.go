@@ -29,6 +29,15 @@ func alignDown(t, r int64) int64 {
 func (db *DB) compactHead(ctx context.Context) (bool, error) {
 	r := db.opts.BlockRange.Milliseconds()
 	cut := false
+	// Late samples for ranges already in blocks: blocks of their own, that
+	// compaction merges with the ones they overlap.
+	minValid := db.head.minValidTime.Load()
+	for _, w := range db.head.oooWindowsBefore(minValid) {
+		if err := db.persistHeadRange(ctx, w, min(w+r, minValid), false); err != nil {
+			return cut, err
+		}
+		cut = true
+	}
 	for range 10_000 { // bounded: each round removes a range from the head
 		mint, maxt := db.head.MinTime(), db.head.MaxTime()
 		if mint == math.MaxInt64 || maxt == math.MinInt64 || maxt-mint < r*3/2 {
@@ -39,7 +48,7 @@ func (db *DB) compactHead(ctx context.Context) (bool, error) {
 		// No sample below end is appended in order from now on, so the
 		// chunks written are all there is to write.
 		db.head.raiseMinValid(end)
-		if err := db.persistHeadRange(ctx, start, end); err != nil {
+		if err := db.persistHeadRange(ctx, start, end, true); err != nil {
 			return cut, err
 		}
 		cut = true
@@ -48,8 +57,9 @@ func (db *DB) compactHead(ctx context.Context) (bool, error) {
 }
 
 // persistHeadRange writes the head's samples in [start, end) to a block,
-// serves it, and truncates them from the head.
-func (db *DB) persistHeadRange(ctx context.Context, start, end int64) error {
+// serves it, and drops them from the head: the late samples it read and,
+// with inOrder, the in-order chunks before end.
+func (db *DB) persistHeadRange(ctx context.Context, start, end int64, inOrder bool) error {
 	began := time.Now()
 	meta := BlockMeta{MinTime: start, MaxTime: end, Compaction: BlockCompaction{Level: 1}}
 	norm := &chunkNormalizer{maxSamples: db.opts.BlockChunkSamples, recode: true}
@@ -79,7 +89,7 @@ func (db *DB) persistHeadRange(ctx context.Context, start, end int64) error {
 		db.logger.Info("Block cut from the head", "block", meta.ULID, "mint", start, "maxt", end,
 			"series", meta.Stats.NumSeries, "samples", meta.Stats.NumSamples, "duration", time.Since(began))
 	}
-	db.head.truncate(end)
+	db.head.dropPersisted(start, end, inOrder)
 	return nil
 }
 

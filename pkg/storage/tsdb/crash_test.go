@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +34,14 @@ func crashLabels(i int) labels.Labels {
 
 func crashValue(round, i int) float64 { return float64(round*crashSeries+i) / 4 }
 
+// Every fifth round from round 40 also commits two late samples to series
+// 0: one inside the head, one in a range already cut into a block.
+func lateRound(r int) bool { return r >= 40 && r%5 == 0 }
+
+func lateSamples(r int) []sample {
+	return []sample{{int64(r)*1000 - 30500, -float64(r) - 0.5}, {int64(r)*1000 - 2500, -float64(r)}}
+}
+
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		if err := crashChild(dir); err != nil {
@@ -48,7 +57,8 @@ func TestMain(m *testing.M) {
 // of cutting a block from the head or compacting blocks.
 func crashOptions(policy wal.FsyncPolicy) Options {
 	return Options{Fsync: policy, WALSegmentSize: 64 << 10, MaintenanceInterval: time.Hour,
-		BlockRange: 10 * time.Second, MaxBlockDuration: 90 * time.Second, Retention: 24 * time.Hour}
+		BlockRange: 10 * time.Second, MaxBlockDuration: 90 * time.Second, Retention: 24 * time.Hour,
+		OutOfOrderTimeWindow: time.Minute}
 }
 
 // crashChild ingests rounds until it is killed, while another goroutine
@@ -81,6 +91,13 @@ func crashChild(dir string) error {
 		for i := range refs {
 			if refs[i], err = app.Append(refs[i], crashLabels(i), int64(round)*1000, crashValue(round, i)); err != nil {
 				return err
+			}
+		}
+		if lateRound(round) {
+			for _, s := range lateSamples(round) {
+				if _, err := app.Append(refs[0], crashLabels(0), s.t, s.v); err != nil {
+					return fmt.Errorf("late sample at %d: %w", s.t, err)
+				}
 			}
 		}
 		if err := app.Commit(); err != nil {
@@ -152,7 +169,7 @@ func TestCrashRecovery(t *testing.T) {
 		if interruptedBlockWrite(dir) {
 			interrupted++
 		}
-		lastCommitted = verifyCrashState(t, dir, lastCommitted, k)
+		lastCommitted = verifyCrashState(t, dir, lastCommitted, k, true)
 	}
 	entries, _ := os.ReadDir(dir)
 	blocks := 0
@@ -181,7 +198,7 @@ func interruptedBlockWrite(dir string) bool {
 
 // verifyCrashState opens the DB as the next start would and checks it; it
 // returns the newest round present.
-func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
+func verifyCrashState(t *testing.T, dir string, committed, kill int, withLate bool) int {
 	t.Helper()
 	db, err := Open(dir, crashOptions(wal.FsyncSegment))
 	if err != nil {
@@ -197,8 +214,20 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
 		t.Fatalf("kill %d: %d series after restart, want %d", kill, len(got), crashSeries)
 	}
 	present := -1
+	var late []sample
 	for i := range crashSeries {
 		samples := got[crashLabels(i).String()]
+		if i == 0 {
+			inOrder := samples[:0:0]
+			for _, s := range samples {
+				if s.t%1000 == 0 {
+					inOrder = append(inOrder, s)
+				} else {
+					late = append(late, s)
+				}
+			}
+			samples = inOrder
+		}
 		rounds := len(samples) - 1
 		if i == 0 {
 			present = rounds
@@ -214,6 +243,16 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
 	}
 	if present < committed || present > committed+1 {
 		t.Fatalf("kill %d: rounds 0..%d present, the child reported 0..%d committed", kill, present, committed)
+	}
+	var wantLate []sample
+	for r := range present + 1 {
+		if withLate && lateRound(r) {
+			wantLate = append(wantLate, lateSamples(r)...)
+		}
+	}
+	slices.SortFunc(wantLate, func(a, b sample) int { return cmpInt(a.t, b.t) })
+	if !slices.Equal(late, wantLate) && len(late)+len(wantLate) > 0 {
+		t.Fatalf("kill %d: %d late samples of rounds 0..%d, want %d\ngot  %v\nwant %v", kill, len(late), present, len(wantLate), late, wantLate)
 	}
 	return present
 }

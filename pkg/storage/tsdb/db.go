@@ -189,7 +189,8 @@ func (db *DB) open() error {
 		db.metrics.walCorruptions.Inc()
 	}
 	if blocksEnd != minInt64 {
-		db.head.truncate(blocksEnd)
+		// Late samples before blocksEnd may not be in blocks yet: kept.
+		db.head.truncate(blocksEnd, false)
 	}
 	db.logger.Info("WAL replayed", "records", st.records, "samples", st.samples, "series", db.head.numSeries.Load(),
 		"unknown_refs", st.unknownRefs, "repaired", st.repaired, "blocks", len(db.blocks), "duration", time.Since(start))
@@ -231,11 +232,16 @@ func (db *DB) Maintain(ctx context.Context) error {
 	defer db.maintMtx.Unlock()
 	cut, err := db.compactHead(ctx)
 	errs := []error{err}
+	if cut {
+		// At once: until the WAL is truncated, a restart replays the late
+		// samples just written to blocks into the head again.
+		errs = append(errs, db.head.checkpoint(db.logger))
+	}
 	if err == nil {
 		errs = append(errs, db.compactBlocks(ctx))
 	}
 	errs = append(errs, db.applyRetention())
-	if cut || db.wal.Size() > db.opts.CheckpointSize {
+	if db.wal.Size() > db.opts.CheckpointSize {
 		errs = append(errs, db.head.checkpoint(db.logger))
 	}
 	return errors.Join(errs...)
@@ -254,7 +260,7 @@ func (db *DB) truncateHead(mint int64) {
 	if db.head.MinTime() >= mint {
 		return
 	}
-	db.head.truncate(mint)
+	db.head.truncate(mint, true)
 	db.feed.deleted(math.MinInt64, mint-1)
 }
 

@@ -46,7 +46,13 @@ type Head struct {
 	readers readerEpochs
 	// oooWindow accepts late samples within this of the newest (ms); 0: none.
 	oooWindow int64
+	oooSeq    atomic.Uint64
+	// oooAppended counts late samples accepted.
+	oooAppended atomic.Int64
 }
+
+// nextOOOSeq numbers the late chunks of every series.
+func (h *Head) nextOOOSeq() uint64 { return h.oooSeq.Add(1) }
 
 func newHead(w *wal.WAL, blockRange int64, maxExemplars int, feed *changeFeed) *Head {
 	h := &Head{
@@ -109,19 +115,47 @@ func (h *Head) MinTime() int64 { return h.minTime.Load() }
 // MaxTime is the newest sample's time, math.MinInt64 when empty.
 func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
 
-// truncate drops the chunks that end before mint and the series left
-// empty, and refuses new samples before mint.
-func (h *Head) truncate(mint int64) {
+// truncate drops the in-order chunks that end before mint (and, with
+// late, the late samples before mint) and the series left empty, and
+// refuses new in-order samples before mint.
+func (h *Head) truncate(mint int64, late bool) {
 	h.commitMtx.Lock()
 	defer h.commitMtx.Unlock()
 	if mint > h.minValidTime.Load() {
 		h.minValidTime.Store(mint)
 	}
+	h.gc(func(s *memSeries) int {
+		n := s.truncate(mint)
+		if late {
+			n += s.dropOOO(math.MinInt64, mint, false)
+		}
+		return n
+	})
+}
+
+// dropPersisted drops what a block of [mint, maxt) now holds: the late
+// samples it read and, with inOrder, the in-order chunks before maxt.
+func (h *Head) dropPersisted(mint, maxt int64, inOrder bool) {
+	h.commitMtx.Lock()
+	defer h.commitMtx.Unlock()
+	h.gc(func(s *memSeries) int {
+		n := s.dropOOO(mint, maxt, true)
+		if inOrder {
+			n += s.truncate(maxt)
+		}
+		return n
+	})
+}
+
+// gc applies drop to every series (it returns how many samples went),
+// removes the series left empty and recomputes the head's bounds. Callers
+// hold commitMtx.
+func (h *Head) gc(drop func(*memSeries) int) {
 	var gone []*memSeries
 	newMin := int64(math.MaxInt64)
 	h.series.forEach(func(s *memSeries) {
 		s.mtx.Lock()
-		h.numSamples.Add(-int64(s.truncate(mint)))
+		h.numSamples.Add(-int64(drop(s)))
 		if s.empty() {
 			s.removed = true
 			gone = append(gone, s)
@@ -138,7 +172,7 @@ func (h *Head) truncate(mint int64) {
 	h.postings.Delete(refs)
 	h.numSeries.Add(-int64(len(gone)))
 	h.minTime.Store(newMin)
-	if newMin == math.MaxInt64 {
+	if h.numSeries.Load() == 0 {
 		h.maxTime.Store(math.MinInt64)
 	}
 }
@@ -182,7 +216,10 @@ func (h *Head) blockInput(mint, maxt int64) blockInput {
 					return err
 				}
 			}
-			if err := yield(seriesChunks{lset: s.lset, chunks: s.chunksIn(mint, maxt)}); err != nil {
+			s.mtx.Lock()
+			cs := s.chunksIn(mint, maxt, h.nextOOOSeq)
+			s.mtx.Unlock()
+			if err := yield(seriesChunks{lset: s.lset, chunks: cs}); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package tsdb
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -18,6 +19,8 @@ type pendingSample struct {
 	v  float64
 	h  *histogram.Histogram
 	fh *histogram.FloatHistogram
+	// ooo says the sample was accepted as a late one (floats only).
+	ooo bool
 }
 
 type pendingExemplar struct {
@@ -40,6 +43,8 @@ type headAppender struct {
 	buf      []byte
 	recs     [][]byte
 	logIndex map[*memSeries]struct{}
+	// pendingMax is the newest in-order time per series of the batch.
+	pendingMax map[*memSeries]int64
 }
 
 func (a *headAppender) resolve(ref storage.SeriesRef, lset labels.Labels) (*memSeries, error) {
@@ -78,12 +83,26 @@ func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingS
 	if err != nil {
 		return 0, err
 	}
-	if p.t < a.head.minValidTime.Load() {
-		return storage.SeriesRef(s.ref), storage.ErrOutOfBounds
+	h := a.head
+	float := p.h == nil && p.fh == nil
+	if p.t < h.minValidTime.Load() {
+		if !float || !h.oooAllowed(p.t) {
+			return storage.SeriesRef(s.ref), storage.ErrOutOfBounds
+		}
+		p.ooo = true
+	} else {
+		dup, err := s.appendable(p.t, p.v, p.h, p.fh)
+		if errors.Is(err, storage.ErrOutOfOrderSample) && float && h.oooAllowed(p.t) {
+			p.ooo, err = true, nil
+		}
+		if err != nil || dup {
+			return storage.SeriesRef(s.ref), err
+		}
 	}
-	dup, err := s.appendable(p.t, p.v, p.h, p.fh)
-	if err != nil || dup {
-		return storage.SeriesRef(s.ref), err
+	if p.ooo {
+		if dup, err := s.oooDuplicate(p.t, p.v); err != nil || dup {
+			return storage.SeriesRef(s.ref), err
+		}
 	}
 	p.s = s
 	a.samples = append(a.samples, p)
@@ -127,6 +146,9 @@ func (a *headAppender) Commit() error {
 	h := a.head
 	h.commitMtx.Lock()
 	a.reresolve()
+	if h.oooWindow > 0 {
+		a.classifyLate()
+	}
 	var seq uint64
 	if h.wal != nil {
 		var err error
@@ -146,6 +168,37 @@ func (a *headAppender) Commit() error {
 		}
 	}
 	return nil
+}
+
+// classifyLate marks as late the float samples that an earlier sample of
+// the same series in this batch overtook, so that they are logged and
+// applied as late samples; the ones outside the window are dropped.
+// Callers hold commitMtx.
+func (a *headAppender) classifyLate() {
+	if a.pendingMax == nil {
+		a.pendingMax = map[*memSeries]int64{}
+	}
+	clear(a.pendingMax)
+	kept := a.samples[:0]
+	for _, p := range a.samples {
+		newest, ok := a.pendingMax[p.s]
+		if !ok {
+			newest = p.s.maxT.Load()
+		}
+		if !p.ooo && p.t <= newest {
+			if p.h != nil || p.fh != nil || !a.head.oooAllowed(p.t) {
+				a.head.rejectedAtCommit.Add(1)
+				continue
+			}
+			p.ooo = true
+		}
+		if !p.ooo {
+			a.pendingMax[p.s] = p.t
+		}
+		kept = append(kept, p)
+	}
+	clear(a.samples[len(kept):])
+	a.samples = kept
 }
 
 // reresolve swaps series that garbage collection removed since Append for
@@ -217,21 +270,34 @@ func (a *headAppender) encode() [][]byte {
 	return a.recs
 }
 
+// The kinds of samples, each logged in records of its own.
+const (
+	kindFloat = iota
+	kindHistogram
+	kindFloatHistogram
+	kindLateFloat
+)
+
 func sampleKind(p pendingSample) int {
 	switch {
 	case p.h != nil:
-		return 1
+		return kindHistogram
 	case p.fh != nil:
-		return 2
+		return kindFloatHistogram
+	case p.ooo:
+		return kindLateFloat
 	}
-	return 0
+	return kindFloat
 }
 
 func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte {
-	if kind == 0 {
+	if kind == kindFloat || kind == kindLateFloat {
 		a.floats = a.floats[:0]
 		for _, p := range run {
 			a.floats = append(a.floats, record.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
+		}
+		if kind == kindLateFloat {
+			return record.EncodeOOOSamples(b, a.floats)
 		}
 		return record.EncodeSamples(b, a.floats)
 	}
@@ -239,7 +305,7 @@ func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte
 	for _, p := range run {
 		a.hists = append(a.hists, record.RefHistogram{Ref: p.s.ref, T: p.t, H: p.h, FH: p.fh})
 	}
-	return record.EncodeHistograms(b, a.hists, kind == 2)
+	return record.EncodeHistograms(b, a.hists, kind == kindFloatHistogram)
 }
 
 // apply adds the batch to the series. Callers hold commitMtx.
@@ -251,20 +317,24 @@ func (a *headAppender) apply() {
 		s := p.s
 		s.mtx.Lock()
 		prevMax := s.maxT.Load()
-		ok := s.append(p.t, p.v, p.h, p.fh, h.blockRange)
+		ok := h.applySample(s, p)
 		s.mtx.Unlock()
 		if !ok {
 			rejected++
 			continue
 		}
 		added++
-		mint, maxt = min(mint, p.t), max(maxt, p.t)
+		if s.maxT.Load() == p.t { // in order; late samples leave the bounds
+			mint, maxt = min(mint, p.t), max(maxt, p.t)
+		}
 		if h.feed != nil {
 			h.feed.observe(s.ref, prevMax, p.t)
 		}
 	}
 	if added > 0 {
-		h.updateBounds(mint, maxt)
+		if maxt != math.MinInt64 {
+			h.updateBounds(mint, maxt)
+		}
 		h.numSamples.Add(added)
 	}
 	h.rejectedAtCommit.Add(rejected)
@@ -286,4 +356,21 @@ func (a *headAppender) reset() {
 	clear(a.samples) // drop histogram pointers
 	a.samples = a.samples[:0]
 	a.exemplars = a.exemplars[:0]
+}
+
+// applySample adds a logged sample to its series, as commit and replay
+// both do: in order, or as a late sample if it was logged as one. An
+// in-order sample that is not after the newest is dropped: at commit, a
+// sample of a concurrent commit overtook it (classifyLate handles those of
+// the same commit); at replay, the checkpoint already holds it. Callers
+// hold s.mtx (or own s during replay).
+func (h *Head) applySample(s *memSeries, p pendingSample) bool {
+	if !p.ooo {
+		return s.append(p.t, p.v, p.h, p.fh, h.blockRange)
+	}
+	if p.h == nil && p.fh == nil && s.insertOOO(p.t, p.v, h.nextOOOSeq) {
+		h.oooAppended.Add(1)
+		return true
+	}
+	return false
 }

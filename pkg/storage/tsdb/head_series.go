@@ -41,6 +41,8 @@ type memSeries struct {
 	// removed is set when garbage collection drops the series; a commit
 	// still holding it re-resolves the labels.
 	removed bool
+	// ooo holds late samples (nil unless the out-of-order window let some in).
+	ooo *oooData
 }
 
 func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
@@ -49,7 +51,8 @@ func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
 	return s
 }
 
-// minT is the oldest timestamp held, or math.MaxInt64. Callers hold mtx.
+// minT is the oldest in-order timestamp held, or math.MaxInt64. Callers
+// hold mtx.
 func (s *memSeries) minT() int64 {
 	if len(s.sealed) > 0 {
 		return s.sealed[0].minT
@@ -60,7 +63,7 @@ func (s *memSeries) minT() int64 {
 	return math.MaxInt64
 }
 
-func (s *memSeries) empty() bool { return len(s.sealed) == 0 && s.open == nil }
+func (s *memSeries) empty() bool { return len(s.sealed) == 0 && s.open == nil && s.ooo == nil }
 
 // appendable checks t against the newest sample: equal timestamps are
 // accepted only with the very same value (dup: nothing to store).
@@ -191,11 +194,14 @@ func (s *memSeries) truncate(mint int64) int {
 }
 
 // snapshot returns the chunks overlapping [mint, maxt], the open one copied
-// so that appends can go on while a query reads it. With labelsOnly, only
-// the chunks' time ranges are set.
-func (s *memSeries) snapshot(mint, maxt int64, labelsOnly bool, into []headChunk) []headChunk {
+// so that appends can go on while a query reads it, in-order chunks before
+// inOrderMin left out (blocks hold them), late chunks last. With
+// labelsOnly, only the chunks' time ranges are set.
+func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
+	lateMin := mint
+	mint = max(mint, inOrderMin)
 	for _, c := range s.sealed {
 		if c.maxT >= mint && c.minT <= maxt {
 			if labelsOnly {
@@ -211,7 +217,7 @@ func (s *memSeries) snapshot(mint, maxt int64, labelsOnly bool, into []headChunk
 		}
 		into = append(into, c)
 	}
-	return into
+	return s.oooSnapshot(lateMin, maxt, labelsOnly, into)
 }
 
 // hasDataIn says whether the series has samples in [mint, maxt). Callers
@@ -222,13 +228,40 @@ func (s *memSeries) hasDataIn(mint, maxt int64) bool {
 			return true
 		}
 	}
-	return s.open != nil && s.open.NumSamples() > 0 && s.openMinT < maxt && s.maxT.Load() >= mint
+	if s.open != nil && s.open.NumSamples() > 0 && s.openMinT < maxt && s.maxT.Load() >= mint {
+		return true
+	}
+	if s.ooo == nil {
+		return false
+	}
+	for _, x := range s.ooo.buf {
+		if x.t >= mint && x.t < maxt {
+			return true
+		}
+	}
+	for _, c := range s.ooo.chunks {
+		if c.minT < maxt && c.maxT >= mint {
+			return true
+		}
+	}
+	return false
 }
 
-// chunksIn returns the chunks within [mint, maxt), the open one copied.
-func (s *memSeries) chunksIn(mint, maxt int64) []headChunk {
-	cs := s.snapshot(mint, maxt-1, false, nil)
-	return slices.DeleteFunc(cs, func(c headChunk) bool { return c.minT < mint || c.maxT >= maxt })
+// chunksIn returns the in-order chunks within [mint, maxt), the open one
+// copied, then the late chunks overlapping it (see oooForBlock). Callers
+// hold mtx.
+func (s *memSeries) chunksIn(mint, maxt int64, seq func() uint64) []headChunk {
+	var cs []headChunk
+	for _, c := range s.sealed {
+		if c.minT >= mint && c.maxT < maxt {
+			cs = append(cs, c)
+		}
+	}
+	if s.open != nil && s.open.NumSamples() > 0 && s.openMinT >= mint && s.maxT.Load() < maxt {
+		cs = append(cs, headChunk{minT: s.openMinT, maxT: s.maxT.Load(),
+			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: slices.Clone(s.open.Bytes())}})
+	}
+	return s.oooForBlock(mint, maxt, seq, cs)
 }
 
 // numSamples counts the samples held. Callers hold mtx.
@@ -240,5 +273,5 @@ func (s *memSeries) numSamples() int {
 	if s.open != nil {
 		n += s.open.NumSamples()
 	}
-	return n
+	return n + s.oooNumSamples()
 }

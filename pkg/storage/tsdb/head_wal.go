@@ -85,9 +85,24 @@ func encodeSeriesChunks(b []byte, s *memSeries) []byte {
 		b = append(b, c.chunk.Data...)
 	}
 	if s.open != nil && s.open.NumSamples() > 0 {
-		return append(b, 1)
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
 	}
-	return append(b, 0)
+	// Late samples follow, as float chunks (the buffer coded as one); a
+	// checkpoint written before they existed ends here.
+	late := s.oooSnapshot(math.MinInt64, math.MaxInt64, false, nil)
+	if len(late) == 0 {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(len(late)))
+	for _, c := range late {
+		b = binary.AppendVarint(b, c.minT)
+		b = binary.AppendVarint(b, c.maxT)
+		b = binary.AppendUvarint(b, uint64(len(c.chunk.Data)))
+		b = append(b, c.chunk.Data...)
+	}
+	return b
 }
 
 type byteReader struct {
@@ -159,6 +174,17 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 	}
 	flag := r.bytes(1)
 	open := len(flag) == 1 && flag[0] == 1
+	if r.err == nil && len(r.b) > 0 {
+		n := r.uvarint()
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			minT, maxT := r.varint(), r.varint()
+			data := slices.Clone(r.bytes(r.uvarint()))
+			if s.ooo == nil {
+				s.ooo = &oooData{}
+			}
+			s.ooo.chunks = append(s.ooo.chunks, oooChunk{headChunk: headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}}})
+		}
+	}
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -343,10 +369,11 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 					}
 				}
 			}
-		case record.TypeSamples:
+		case record.TypeSamples, record.TypeOOOSamples:
 			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
+				late := record.TypeOf(rec) == record.TypeOOOSamples
 				for _, s := range samples {
-					shards.add(s.Ref, pendingSample{t: s.T, v: s.V})
+					shards.add(s.Ref, pendingSample{t: s.T, v: s.V, ooo: late})
 				}
 				shards.flush()
 			}
@@ -389,6 +416,11 @@ func (h *Head) bumpRef(ref uint64) {
 
 // restore adds a series loaded from a checkpoint.
 func (h *Head) restore(s *memSeries) {
+	if s.ooo != nil {
+		for i := range s.ooo.chunks {
+			s.ooo.chunks[i].seq = h.nextOOOSeq()
+		}
+	}
 	h.bumpRef(s.ref)
 	s.logged.Store(true)
 	got, created := h.series.getOrSet(s.lset.Hash(), s)
@@ -483,19 +515,23 @@ func (rs *replayShards) work(c chan []replayItem) {
 					cache[it.ref] = s
 				}
 			}
-			if it.p.t < minValid {
-				continue
+			if it.p.t < minValid && !it.p.ooo {
+				continue // in a block already
 			}
 			// No lock: during replay a series is touched by its shard only,
 			// and Open returns after wait.
-			if s.append(it.p.t, it.p.v, it.p.h, it.p.fh, h.blockRange) {
+			if h.applySample(s, it.p) {
 				added++
-				mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
+				if s.maxT.Load() == it.p.t {
+					mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
+				}
 			}
 		}
 	}
 	if added > 0 {
 		h.numSamples.Add(added)
+	}
+	if maxt != math.MinInt64 {
 		h.updateBounds(mint, maxt)
 	}
 	rs.added.Add(added)

@@ -15,7 +15,6 @@ type dbMetrics struct {
 	blocksLoaded       prometheus.Gauge
 	blocksCorrupt      prometheus.Counter
 	retentionDeletions *prometheus.CounterVec
-	oooSamples         prometheus.Counter
 }
 
 func newDBMetrics(reg prometheus.Registerer, db *DB) *dbMetrics {
@@ -45,15 +44,15 @@ func newDBMetrics(reg prometheus.Registerer, db *DB) *dbMetrics {
 		retentionDeletions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "graft_tsdb_retention_deleted_blocks_total", Help: "Blocks deleted by retention, by reason (time or size).",
 		}, []string{"reason"}),
-		oooSamples: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "graft_tsdb_out_of_order_samples_appended_total", Help: "Late samples accepted inside the out-of-order window.",
-		}),
 	}
 	if reg == nil {
 		return m
 	}
 	reg.MustRegister(m.walCorruptions, m.compactions, m.compactionsFailed, m.compactionDuration,
-		m.headCompactions, m.blocksLoaded, m.blocksCorrupt, m.retentionDeletions, m.oooSamples,
+		m.headCompactions, m.blocksLoaded, m.blocksCorrupt, m.retentionDeletions,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "graft_tsdb_out_of_order_samples_appended_total", Help: "Late samples accepted inside the out-of-order window.",
+		}, func() float64 { return float64(db.head.oooAppended.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "graft_tsdb_wal_storage_size_bytes", Help: "Size of the WAL, checkpoint included.",
 		}, func() float64 { return float64(db.walSize()) }),

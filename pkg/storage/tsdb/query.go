@@ -80,7 +80,7 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 		if s == nil {
 			continue
 		}
-		if chunks := s.snapshot(max(mint, hs.inOrderMin), maxt, labelsOnly, nil); len(chunks) > 0 {
+		if chunks := s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, nil); len(chunks) > 0 {
 			out = append(out, seriesChunks{lset: s.lset, chunks: chunks})
 		}
 	}

@@ -23,6 +23,9 @@ const (
 	TypeHistograms     Type = 3
 	TypeFloatHistogram Type = 4
 	TypeExemplars      Type = 5
+	// TypeOOOSamples holds float samples accepted as out of order: replay
+	// inserts them as late samples, as the commit did.
+	TypeOOOSamples Type = 6
 )
 
 // RefSeries defines a series.
@@ -83,7 +86,17 @@ func EncodeSeries(b []byte, series []RefSeries) []byte {
 // EncodeSamples appends a samples record: refs and timestamps as deltas
 // from the previous sample, values as raw float64 bits.
 func EncodeSamples(b []byte, samples []RefSample) []byte {
-	b = append(b, byte(TypeSamples))
+	return encodeSamples(b, TypeSamples, samples)
+}
+
+// EncodeOOOSamples appends a record of samples accepted out of order, coded
+// as a samples record.
+func EncodeOOOSamples(b []byte, samples []RefSample) []byte {
+	return encodeSamples(b, TypeOOOSamples, samples)
+}
+
+func encodeSamples(b []byte, t Type, samples []RefSample) []byte {
+	b = append(b, byte(t))
 	var prevRef uint64
 	var prevT int64
 	for _, s := range samples {
@@ -312,12 +325,13 @@ func (Decoder) Series(b []byte, into []RefSeries) ([]RefSeries, error) {
 	return into, r.err
 }
 
-// Samples decodes a samples record, appending to into.
+// Samples decodes a samples or out-of-order samples record, appending to
+// into.
 func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
-	r, err := check(b, TypeSamples)
-	if err != nil {
-		return into, err
+	if TypeOf(b) != TypeSamples && TypeOf(b) != TypeOOOSamples {
+		return into, fmt.Errorf("record type %d, want %d or %d", TypeOf(b), TypeSamples, TypeOOOSamples)
 	}
+	r := &reader{b: b[1:]}
 	var ref uint64
 	var t int64
 	for len(r.b) > 0 && r.err == nil {
