@@ -34,8 +34,10 @@ type BlockMeta struct {
 	MaxTime int64      `json:"maxTime"`
 	Stats   BlockStats `json:"stats"`
 	// Resolution is the spacing of downsampled points in ms; 0 for raw data.
-	Resolution int64           `json:"resolution,omitempty"`
-	Compaction BlockCompaction `json:"compaction"`
+	Resolution int64 `json:"resolution,omitempty"`
+	// DownsampledFrom is the block a downsampled block was made from.
+	DownsampledFrom string          `json:"downsampledFrom,omitempty"`
+	Compaction      BlockCompaction `json:"compaction"`
 	// Files lists every file with its size, so that a truncated or missing
 	// file is detected when the block is opened.
 	Files   []BlockFile `json:"files"`

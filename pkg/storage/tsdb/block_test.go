@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
@@ -310,4 +311,42 @@ func waitFor(t *testing.T, f func() bool) {
 		}
 	}
 	t.Fatal("condition not met within 10s")
+}
+
+// The self-metrics are registered under the names the dashboards read,
+// and a DB can be opened again on the same registry after closing.
+func TestMetricsRegistered(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	dir := t.TempDir()
+	db := openBlocksTest(t, dir, func(o *Options) { o.Registerer = reg })
+	fill(t, db, 3, 0, 1000)
+	maintain(t, db)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		switch {
+		case m.Counter != nil:
+			got[mf.GetName()] = m.Counter.GetValue()
+		case m.Gauge != nil:
+			got[mf.GetName()] = m.Gauge.GetValue()
+		case m.Histogram != nil:
+			got[mf.GetName()] = float64(m.Histogram.GetSampleCount())
+		}
+	}
+	for name, min := range map[string]float64{
+		"graft_tsdb_compactions_total": 3, "graft_tsdb_compaction_duration_seconds": 3, "graft_tsdb_head_compactions_total": 3,
+		"graft_tsdb_blocks_loaded": 3, "graft_tsdb_wal_storage_size_bytes": 1, "graft_tsdb_head_series": 3,
+		"graft_tsdb_storage_blocks_bytes": 1, "graft_tsdb_compactions_failed_total": 0, "graft_tsdb_wal_corruptions_total": 0,
+	} {
+		if v, ok := got[name]; !ok || v < min {
+			t.Errorf("%s = %v (present %v), want at least %v", name, v, ok, min)
+		}
+	}
+	db.Close()
+	db = openBlocksTest(t, dir, func(o *Options) { o.Registerer = reg })
+	db.Close()
 }

@@ -26,7 +26,8 @@ type blockInput struct {
 // errEmptyBlock says that the input held no samples: no block was written.
 var errEmptyBlock = errors.New("no samples to write")
 
-// writeBlock writes a block into parent/<ulid>.tmp, fsyncs it and renames
+// writeBlock writes a block into parent/<ulid>.tmp (chunks normalized by
+// norm, or written as they are with a nil norm), fsyncs it and renames
 // it into place, so that a crash leaves either a whole block or a .tmp
 // directory that the next start removes.
 func writeBlock(ctx context.Context, parent string, meta BlockMeta, in blockInput, norm *chunkNormalizer) (BlockMeta, error) {
@@ -64,9 +65,12 @@ func writeBlockFiles(ctx context.Context, dir string, meta BlockMeta, in blockIn
 	var metas []index.ChunkMeta
 	meta.Stats = BlockStats{}
 	err = in.each(ctx, func(s seriesChunks) error {
-		cs, err := norm.normalize(s.chunks)
-		if err != nil {
-			return fmt.Errorf("series %s: %w", s.lset, err)
+		cs := s.chunks
+		if norm != nil {
+			var err error
+			if cs, err = norm.normalize(s.chunks); err != nil {
+				return fmt.Errorf("series %s: %w", s.lset, err)
+			}
 		}
 		if len(cs) == 0 {
 			return nil

@@ -120,34 +120,26 @@ func (db *DB) compactBlocks(ctx context.Context) error {
 	return nil
 }
 
-// planCompaction picks the next blocks to merge: blocks of one resolution
-// that overlap (late samples), else the oldest complete group of blocks
-// sharing a window of the smallest range that has more than one.
+// planCompaction picks the next raw blocks to merge: blocks that overlap
+// (late samples), else the oldest complete group of blocks sharing a window
+// of the smallest range that has more than one. Downsampled blocks are not
+// compacted: each is the copy of one raw block, replaced when that block
+// is compacted into a larger one.
 func planCompaction(blocks []*Block, ranges []int64) []*Block {
-	byRes := map[int64][]*Block{}
-	var resolutions []int64
+	var raw []*Block
+	newest := int64(math.MinInt64)
 	for _, b := range blocks {
-		if _, ok := byRes[b.meta.Resolution]; !ok {
-			resolutions = append(resolutions, b.meta.Resolution)
-		}
-		byRes[b.meta.Resolution] = append(byRes[b.meta.Resolution], b)
-	}
-	slices.Sort(resolutions)
-	for _, res := range resolutions {
-		if g := overlappingGroup(byRes[res]); len(g) > 1 {
-			return g
-		}
-	}
-	for _, res := range resolutions {
-		bs := byRes[res]
-		newest := int64(math.MinInt64)
-		for _, b := range bs {
+		if b.meta.Resolution == 0 {
+			raw = append(raw, b)
 			newest = max(newest, b.meta.MaxTime)
 		}
-		for _, rng := range ranges[1:] {
-			if g := windowGroup(bs, rng, newest); len(g) > 1 {
-				return g
-			}
+	}
+	if g := overlappingGroup(raw); len(g) > 1 {
+		return g
+	}
+	for _, rng := range ranges[1:] {
+		if g := windowGroup(raw, rng, newest); len(g) > 1 {
+			return g
 		}
 	}
 	return nil
@@ -282,9 +274,9 @@ func blocksInput(blocks []*Block) (blockInput, error) {
 		for _, b := range blocks {
 			sets = append(sets, b.selectSeries(ctx, math.MinInt64, math.MaxInt64, []*labels.Matcher{all}, false))
 		}
-		var set chunkSeriesSet = newMergeSet(sets)
-		if len(sets) == 1 {
-			set = sets[0]
+		set := sets[0]
+		if len(sets) > 1 {
+			set = newMergeSet(sets) // it positions every set on its first series
 		}
 		for set.Next() {
 			if err := yield(set.At()); err != nil {

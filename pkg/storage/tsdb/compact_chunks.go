@@ -78,7 +78,7 @@ func (n *chunkNormalizer) flushFloats(out []headChunk) ([]headChunk, error) {
 
 // merge decodes overlapping chunks into one sorted run and codes it again.
 func (n *chunkNormalizer) merge(cs []headChunk) ([]headChunk, error) {
-	m := newMergedIterator(cs)
+	m := newMergedIterator(cs, chunkenc.AggrAvg)
 	if m.err != nil {
 		return nil, m.err
 	}

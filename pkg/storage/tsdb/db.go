@@ -68,7 +68,13 @@ type Options struct {
 	// BlockChunkSamples is how many float samples the chunks of blocks cut
 	// from the head hold at most (default 240).
 	BlockChunkSamples int
-	Logger            *slog.Logger
+	// Downsample5mAfter and Downsample1hAfter are the ages (behind the
+	// newest sample) past which blocks get a 5m and a 1h downsampled copy
+	// (defaults 40h and 10d, as Thanos); DisableDownsampling turns it off.
+	Downsample5mAfter   time.Duration
+	Downsample1hAfter   time.Duration
+	DisableDownsampling bool
+	Logger              *slog.Logger
 	// Registerer receives the self-metrics (nil: not registered).
 	Registerer prometheus.Registerer
 }
@@ -95,6 +101,12 @@ func (o *Options) setDefaults() {
 	if o.MaintenanceInterval <= 0 {
 		o.MaintenanceInterval = time.Minute
 	}
+	if o.Downsample5mAfter <= 0 {
+		o.Downsample5mAfter = 40 * time.Hour
+	}
+	if o.Downsample1hAfter <= 0 {
+		o.Downsample1hAfter = 10 * 24 * time.Hour
+	}
 	if o.BlockChunkSamples <= 0 {
 		o.BlockChunkSamples = defaultBlockChunkSamples
 	}
@@ -114,9 +126,11 @@ type DB struct {
 	feed    *changeFeed
 	metrics *dbMetrics
 
-	// mtx guards blocks, the list being served.
+	// mtx guards blocks, the list being served, and noDownsample.
 	mtx    sync.RWMutex
 	blocks []*Block
+	// noDownsample are blocks found to hold nothing to downsample.
+	noDownsample map[string]bool
 
 	corruptMtx   sync.Mutex
 	corrupt      []CorruptBlock
@@ -144,7 +158,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{dir: dir, opts: opts, logger: opts.Logger, lock: lock, settingAside: map[string]bool{},
+	db := &DB{dir: dir, opts: opts, logger: opts.Logger, lock: lock, settingAside: map[string]bool{}, noDownsample: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	db.ctx, db.cancel = context.WithCancel(context.Background())
 	if err := db.open(); err != nil {
@@ -153,6 +167,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		db.mtx.Lock()
 		closeAll(db.blocks)
 		db.mtx.Unlock()
+		db.metrics.unregister()
 		lock.Release()
 		return nil, err
 	}
@@ -238,7 +253,7 @@ func (db *DB) Maintain(ctx context.Context) error {
 		errs = append(errs, db.head.checkpoint(db.logger))
 	}
 	if err == nil {
-		errs = append(errs, db.compactBlocks(ctx))
+		errs = append(errs, db.compactBlocks(ctx), db.downsample(ctx))
 	}
 	errs = append(errs, db.applyRetention())
 	if db.wal.Size() > db.opts.CheckpointSize {
@@ -275,16 +290,23 @@ func (db *DB) Checkpoint() error {
 func (db *DB) Appender(ctx context.Context) storage.Appender { return db.head.Appender(ctx) }
 
 // Querier implements storage.Queryable: it reads the raw blocks that
-// overlap [mint, maxt], oldest first, then the head. The blocks stay open
-// until the querier is closed.
+// overlap [mint, maxt], oldest first, then the head, or their downsampled
+// copies where a select's hints accept them. The blocks stay open until
+// the querier is closed.
 func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 	db.mtx.RLock()
 	var held []*Block
 	var sources []source
+	down := map[string]*Block{}
 	for _, b := range db.blocks {
-		if b.meta.Resolution == 0 && b.overlaps(mint, maxt) && b.acquire() {
-			held = append(held, b)
+		if !b.overlaps(mint, maxt) || !b.acquire() {
+			continue
+		}
+		held = append(held, b)
+		if b.meta.Resolution == 0 {
 			sources = append(sources, b)
+		} else {
+			down[b.meta.DownsampledFrom] = b
 		}
 	}
 	epoch := db.head.readers.enter()
@@ -296,7 +318,7 @@ func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 			b.release()
 		}
 	}
-	return &querier{sources: sources, mint: mint, maxt: maxt, release: release}, nil
+	return &querier{sources: sources, mint: mint, maxt: maxt, release: release, down: down}, nil
 }
 
 // ChangesSince returns which series and time ranges changed after
@@ -405,6 +427,7 @@ func (db *DB) close(checkpoint bool) error {
 	}
 	db.blocks = nil
 	db.mtx.Unlock()
+	db.metrics.unregister()
 	errs = append(errs, db.lock.Release())
 	return errors.Join(errs...)
 }

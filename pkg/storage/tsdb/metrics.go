@@ -15,6 +15,21 @@ type dbMetrics struct {
 	blocksLoaded       prometheus.Gauge
 	blocksCorrupt      prometheus.Counter
 	retentionDeletions *prometheus.CounterVec
+
+	reg        prometheus.Registerer
+	collectors []prometheus.Collector
+}
+
+// unregister removes the metrics, so that the DB can be opened again with
+// the same registry.
+func (m *dbMetrics) unregister() {
+	if m == nil || m.reg == nil {
+		return
+	}
+	for _, c := range m.collectors {
+		m.reg.Unregister(c)
+	}
+	m.reg = nil
 }
 
 func newDBMetrics(reg prometheus.Registerer, db *DB) *dbMetrics {
@@ -48,7 +63,8 @@ func newDBMetrics(reg prometheus.Registerer, db *DB) *dbMetrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.walCorruptions, m.compactions, m.compactionsFailed, m.compactionDuration,
+	m.reg = reg
+	m.collectors = append(m.collectors, m.walCorruptions, m.compactions, m.compactionsFailed, m.compactionDuration,
 		m.headCompactions, m.blocksLoaded, m.blocksCorrupt, m.retentionDeletions,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "graft_tsdb_out_of_order_samples_appended_total", Help: "Late samples accepted inside the out-of-order window.",
@@ -66,5 +82,6 @@ func newDBMetrics(reg prometheus.Registerer, db *DB) *dbMetrics {
 			Name: "graft_tsdb_storage_blocks_bytes", Help: "Size of the blocks on disk.",
 		}, func() float64 { return float64(db.blocksSize()) }),
 	)
+	reg.MustRegister(m.collectors...)
 	return m
 }

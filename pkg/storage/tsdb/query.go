@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/index"
 )
 
@@ -96,24 +97,68 @@ func (hs headSource) labelValues(_ context.Context, name string) ([]string, erro
 	return hs.h.postings.LabelValues(name)
 }
 
-// querier reads the sources overlapping [mint, maxt]: blocks oldest first,
-// then the head.
+// querier reads the sources overlapping [mint, maxt]: raw blocks oldest
+// first, then the head; or downsampled copies of the blocks where a select
+// accepts a coarser resolution.
 type querier struct {
 	sources    []source
 	mint, maxt int64
 	release    func()
+	// down are the downsampled blocks by the block they were made from.
+	down map[string]*Block
 }
 
 // Select implements storage.Querier.
-func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	return &seriesSet{set: q.selectMerged(ctx, ms, false), mint: q.mint, maxt: q.maxt}
+func (q *querier) Select(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	sources, aggr := q.sources, chunkenc.AggrAvg
+	if hints != nil && hints.MaxResolution >= Resolution5m && len(q.down) > 0 {
+		sources, aggr = q.downsampled(hints.MaxResolution), aggrFor(hints.Func)
+	}
+	return &seriesSet{set: q.selectFrom(ctx, sources, ms, false), mint: q.mint, maxt: q.maxt, aggr: aggr}
+}
+
+// downsampled replaces each raw block by its coarsest downsampled copy of
+// at most res, where it has one and overlaps no other raw block.
+func (q *querier) downsampled(res int64) []source {
+	out := make([]source, 0, len(q.sources))
+	for i, s := range q.sources {
+		b, ok := s.(*Block)
+		if !ok || q.overlapsOther(i) {
+			out = append(out, s)
+			continue
+		}
+		var best source = b
+		for cur := b; ; {
+			d := q.down[cur.meta.ULID]
+			if d == nil || d.meta.Resolution > res {
+				break
+			}
+			best, cur = d, d
+		}
+		out = append(out, best)
+	}
+	return out
+}
+
+func (q *querier) overlapsOther(i int) bool {
+	b := q.sources[i].(*Block)
+	for j, s := range q.sources {
+		if o, ok := s.(*Block); ok && j != i && o.overlaps(b.meta.MinTime, b.meta.MaxTime-1) {
+			return true
+		}
+	}
+	return false
 }
 
 // selectMerged merges the sorted series of every source, joining the
 // chunks of a series found in several.
 func (q *querier) selectMerged(ctx context.Context, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
-	sets := make([]chunkSeriesSet, 0, len(q.sources))
-	for _, s := range q.sources {
+	return q.selectFrom(ctx, q.sources, ms, labelsOnly)
+}
+
+func (q *querier) selectFrom(ctx context.Context, sources []source, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	sets := make([]chunkSeriesSet, 0, len(sources))
+	for _, s := range sources {
 		sets = append(sets, s.selectSeries(ctx, q.mint, q.maxt, ms, labelsOnly))
 	}
 	if len(sets) == 1 {
@@ -235,17 +280,19 @@ func (q *querier) Close() error {
 type seriesSet struct {
 	set        chunkSeriesSet
 	mint, maxt int64
+	aggr       chunkenc.Aggr
 }
 
 func (s *seriesSet) Next() bool { return s.set.Next() }
 func (s *seriesSet) At() storage.Series {
-	return &series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt}
+	return &series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt, aggr: s.aggr}
 }
 func (s *seriesSet) Err() error { return s.set.Err() }
 
 type series struct {
 	seriesChunks
 	mint, maxt int64
+	aggr       chunkenc.Aggr // read from aggregate chunks
 }
 
 func (s *series) Labels() labels.Labels { return s.lset }
@@ -255,7 +302,7 @@ func (s *series) Iterator(it storage.Iterator) storage.Iterator {
 	if !ok {
 		ci = &chunksIterator{}
 	}
-	ci.reset(s.chunks, s.mint, s.maxt)
+	ci.reset(s.chunks, s.mint, s.maxt, s.aggr)
 	return ci
 }
 
@@ -269,16 +316,25 @@ type chunksIterator struct {
 	cur        storage.Iterator
 	reuse      storage.Iterator
 	merged     *mergedIterator // set instead of chunks when they overlap
+	aggr       chunkenc.Aggr
 	vt         storage.ValueType
 	err        error
 }
 
-func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64) {
-	*it = chunksIterator{chunks: chunks, mint: mint, maxt: maxt, i: -1, reuse: it.reuse}
+func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64, aggr chunkenc.Aggr) {
+	*it = chunksIterator{chunks: chunks, mint: mint, maxt: maxt, i: -1, reuse: it.reuse, aggr: aggr}
 	if overlapping(chunks) {
-		it.merged = newMergedIterator(chunks)
+		it.merged = newMergedIterator(chunks, aggr)
 		it.chunks = nil
 	}
+}
+
+// chunkIterator reads a chunk, the aggregate aggr of aggregate chunks.
+func chunkIterator(c chunkenc.RawChunk, aggr chunkenc.Aggr, reuse storage.Iterator) storage.Iterator {
+	if c.Enc == chunkenc.EncAggr {
+		return chunkenc.NewAggrIterator(c.Data, aggr, reuse)
+	}
+	return c.Iterator(reuse)
 }
 
 func overlapping(chunks []headChunk) bool {
@@ -308,7 +364,7 @@ func (it *chunksIterator) openNext() bool {
 		if c.minT > it.maxt {
 			break
 		}
-		it.reuse = c.chunk.Iterator(it.reuse)
+		it.reuse = chunkIterator(c.chunk, it.aggr, it.reuse)
 		it.cur = it.reuse
 		return true
 	}
@@ -402,11 +458,11 @@ type mergedIterator struct {
 	err     error
 }
 
-func newMergedIterator(chunks []headChunk) *mergedIterator {
+func newMergedIterator(chunks []headChunk, aggr chunkenc.Aggr) *mergedIterator {
 	m := &mergedIterator{i: -1}
 	var it storage.Iterator
 	for _, c := range chunks {
-		it = c.chunk.Iterator(it)
+		it = chunkIterator(c.chunk, aggr, it)
 		for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
 			p := pendingSample{}
 			switch vt {
