@@ -194,6 +194,7 @@ func (db *DB) blockCorrupt(b *Block, err error) {
 			db.logger.Warn("Closing a corrupt block", "block", b.meta.ULID, "err", cerr)
 		}
 		db.setAside(b.meta.ULID, err)
+		db.feed.deleted(b.meta.MinTime, b.meta.MaxTime-1)
 	}()
 }
 

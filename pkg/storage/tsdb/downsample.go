@@ -288,6 +288,8 @@ func (db *DB) downsampleBlock(ctx context.Context, src *Block, res int64) error 
 	})
 	db.setBlocks(append(blocks, nb))
 	db.mtx.Unlock()
+	// Selects at coarser resolutions now read other points for this range.
+	db.feed.deleted(meta.MinTime, meta.MaxTime-1)
 	var errs []error
 	for _, b := range superseded {
 		errs = append(errs, db.deleteBlock(b))

@@ -1,0 +1,79 @@
+package tsdb
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+func TestCardinalityStats(t *testing.T) {
+	db := openBlocksTest(t, t.TempDir(), nil)
+	defer db.Close()
+	app := db.Appender(context.Background())
+	for i := range 30 {
+		name := []string{"http_requests_total", "up", "node_cpu_seconds_total"}[i%3]
+		l := labels.FromStrings("__name__", name, "instance", string(rune('a'+i%10)), "job", "j")
+		if i%3 == 0 {
+			l = labels.FromStrings("__name__", name, "instance", string(rune('a'+i%10)), "job", "j", "code", string(rune('0'+i%5)))
+		}
+		app.Append(0, l, 1000, 1)
+	}
+	app.Commit()
+	st, err := db.CardinalityStats(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Head.NumSeries != 30 || st.Head.ChunkCount != 30 || st.Head.MinTime != 1000 || st.Head.MaxTime != 1000 {
+		t.Fatalf("head stats %+v", st.Head)
+	}
+	// 3 metric names + 10 instances + 1 job + 5 codes.
+	if st.Head.NumLabelPairs != 19 {
+		t.Fatalf("label pairs %d", st.Head.NumLabelPairs)
+	}
+	if len(st.SeriesCountByMetricName) != 2 || st.SeriesCountByMetricName[0].Value != 10 || st.SeriesCountByMetricName[0].Name != "http_requests_total" {
+		t.Fatalf("by metric %+v", st.SeriesCountByMetricName)
+	}
+	if got := st.LabelValueCountByLabelName; len(got) != 2 || got[0].Name != "instance" || got[0].Value != 10 || got[1].Name != "code" || got[1].Value != 5 {
+		t.Fatalf("values by name %+v", got)
+	}
+	if got := st.SeriesCountByLabelValuePair; got[0].Name != "job=j" || got[0].Value != 30 {
+		t.Fatalf("by pair %+v", got)
+	}
+	if got := st.MemoryInBytesByLabelName; got[0].Name != "__name__" || got[0].Value <= got[1].Value {
+		t.Fatalf("bytes by name %+v", got)
+	}
+}
+
+// A snapshot opens as a database of its own with every sample.
+func TestSnapshot(t *testing.T) {
+	db := openBlocksTest(t, t.TempDir(), func(o *Options) { o.OutOfOrderTimeWindow = 3 * time.Hour })
+	defer db.Close()
+	fill(t, db, 5, 0, 1000)
+	maintain(t, db)
+	l := labels.FromStrings("__name__", "late")
+	appendOne(t, db, l, 4*hour, 1)
+	if err := appendOne(t, db, l, 2*hour, 2); err != nil { // late, before the head
+		t.Fatal(err)
+	}
+	want := dump(t, db)
+	snap := t.TempDir()
+	if err := db.Snapshot(context.Background(), snap, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Snapshot(context.Background(), snap, true); err == nil {
+		t.Fatal("snapshot into a non-empty directory")
+	}
+	fill(t, db, 5, 1000, 1100) // not in the snapshot
+	s := openBlocksTest(t, snap, nil)
+	defer s.Close()
+	if err := equalDumps(want, dump(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Blocks()); n != 4 {
+		t.Fatalf("%d blocks in the snapshot", n)
+	}
+	_ = math.MaxInt64
+}
