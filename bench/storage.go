@@ -92,7 +92,9 @@ type engine interface {
 	countSamples(ctx context.Context, m *labels.Matcher, mint, maxt int64) (int, error)
 	// crash closes without the clean-shutdown work, as a kill would leave it.
 	crash() error
-	// finish compacts (Prometheus) or checkpoints (Graft) and closes.
+	// compact runs the database's compaction, as its own schedule would.
+	compact(ctx context.Context) error
+	// finish compacts everything the head holds into blocks and closes.
 	finish() error
 }
 
@@ -314,9 +316,10 @@ func seriesGenerator(seed uint64) func(int) float64 {
 	}
 }
 
-// corpusBytes ingests the corpus in time order, lets the database write it
-// to disk as it would (Prometheus: compaction into blocks; Graft: its
-// checkpoint on close) and returns the bytes on disk per sample.
+// corpusBytes ingests the corpus in time order, lets each database compact
+// it into blocks as it would (every two hours of data), writes the rest of
+// the head to blocks too and returns the bytes of the block directories
+// per sample.
 func corpusBytes(ctx context.Context, dir string, open func(string) (engine, error), c *corpus) (float64, error) {
 	e, err := open(dir)
 	if err != nil {
@@ -335,8 +338,8 @@ func corpusBytes(ctx context.Context, dir string, open func(string) (engine, err
 		if err := app.Commit(); err != nil {
 			return 0, err
 		}
-		if pe, ok := e.(*promEngine); ok && step%480 == 479 {
-			if err := pe.db.Compact(ctx); err != nil {
+		if step%480 == 479 {
+			if err := e.compact(ctx); err != nil {
 				return 0, err
 			}
 		}
@@ -394,11 +397,18 @@ func (g *graftEngine) countSamples(ctx context.Context, m *labels.Matcher, mint,
 	return n, ss.Err()
 }
 
-func (g *graftEngine) crash() error  { return g.db.CloseWithoutCheckpoint() }
-func (g *graftEngine) finish() error { return g.db.Close() }
-func (g *graftEngine) diskSize(dir string) (int64, error) {
-	return fileutil.DirSize(dir)
+func (g *graftEngine) crash() error                      { return g.db.CloseWithoutCheckpoint() }
+func (g *graftEngine) compact(ctx context.Context) error { return g.db.Maintain(ctx) }
+
+func (g *graftEngine) finish() error {
+	if err := g.db.FlushHead(context.Background()); err != nil {
+		return err
+	}
+	return g.db.Close()
 }
+
+// diskSize counts the blocks only, as for Prometheus.
+func (g *graftEngine) diskSize(dir string) (int64, error) { return blockDirsSize(dir) }
 
 // Prometheus.
 
@@ -442,7 +452,8 @@ func (p *promEngine) countSamples(ctx context.Context, m *labels.Matcher, mint, 
 	return n, ss.Err()
 }
 
-func (p *promEngine) crash() error { return p.db.Close() }
+func (p *promEngine) crash() error                      { return p.db.Close() }
+func (p *promEngine) compact(ctx context.Context) error { return p.db.Compact(ctx) }
 
 // finish compacts everything the head holds into blocks.
 func (p *promEngine) finish() error {
@@ -456,7 +467,11 @@ func (p *promEngine) finish() error {
 }
 
 // diskSize counts the blocks only: the head's WAL and chunks were compacted.
-func (p *promEngine) diskSize(dir string) (int64, error) {
+func (p *promEngine) diskSize(dir string) (int64, error) { return blockDirsSize(dir) }
+
+// blockDirsSize is the size of the block directories of a data directory
+// (not the WAL, the head's chunks or the lock file).
+func blockDirsSize(dir string) (int64, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err

@@ -229,7 +229,7 @@ type blockSeriesSet struct {
 
 	sb    labels.ScratchBuilder
 	metas []index.ChunkMeta
-	arena []byte
+	arena arena
 	cur   seriesChunks
 	err   error
 }
@@ -264,7 +264,7 @@ func (s *blockSeriesSet) Next() bool {
 				s.fail(fmt.Errorf("series %s: %w", lset, err))
 				return false
 			}
-			s.cur.chunks = append(s.cur.chunks, headChunk{minT: m.MinT, maxT: m.MaxT, chunk: chunkenc.RawChunk{Enc: enc, Data: s.copy(data)}})
+			s.cur.chunks = append(s.cur.chunks, headChunk{minT: m.MinT, maxT: m.MaxT, chunk: chunkenc.RawChunk{Enc: enc, Data: s.arena.copy(data)}})
 		}
 		if len(s.cur.chunks) > 0 {
 			return true
@@ -278,16 +278,22 @@ func (s *blockSeriesSet) fail(err error) {
 	s.err = fmt.Errorf("block %s: %w", s.b.meta.ULID, err)
 }
 
-// copy puts data in the arena, which grows by whole new buffers so that
-// earlier copies are never moved.
-func (s *blockSeriesSet) copy(data []byte) []byte {
-	if len(data) > cap(s.arena)-len(s.arena) {
-		s.arena = make([]byte, 0, max(64<<10, len(data)))
-	}
-	start := len(s.arena)
-	s.arena = append(s.arena, data...)
-	return slices.Clip(s.arena[start:])
-}
-
 func (s *blockSeriesSet) At() seriesChunks { return s.cur }
-func (s *blockSeriesSet) Err() error       { return s.err }
+
+// arena holds copies of chunk bytes for one select. It grows by whole new
+// buffers, so that earlier copies are never moved; a nil arena allocates
+// each copy.
+type arena struct{ buf []byte }
+
+func (a *arena) copy(data []byte) []byte {
+	if a == nil {
+		return slices.Clone(data)
+	}
+	if len(data) > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, max(64<<10, len(data)))
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, data...)
+	return slices.Clip(a.buf[start:])
+}
+func (s *blockSeriesSet) Err() error { return s.err }

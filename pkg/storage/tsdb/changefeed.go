@@ -56,12 +56,18 @@ func (f *changeFeed) resetCommit() {
 		}
 	}
 	f.recentMin, f.recentMax = math.MaxInt64, math.MinInt64
-	clear(f.exact)
+	if len(f.exact) > 1024 {
+		f.exact = nil // do not keep the buckets of one large backfill
+	} else {
+		clear(f.exact)
+	}
 }
 
-// observe records one appended sample of series ref.
+// observe records one appended sample of series ref. A sample near the
+// newest time, even a new series' first, joins the commit's all-series
+// change: only late samples and backfill are worth recording per series.
 func (f *changeFeed) observe(ref uint64, prevMax, t int64) {
-	if t >= f.floor && prevMax != math.MinInt64 {
+	if t >= f.floor {
 		f.recentMin, f.recentMax = min(f.recentMin, t), max(f.recentMax, t)
 		return
 	}

@@ -93,6 +93,33 @@ func (db *DB) persistHeadRange(ctx context.Context, start, end int64, inOrder bo
 	return nil
 }
 
+// FlushHead writes everything the head holds to blocks of the block range
+// and compacts them, leaving the head empty: for benchmarks and tools that
+// want the data in its compacted form now.
+func (db *DB) FlushHead(ctx context.Context) error {
+	db.maintMtx.Lock()
+	defer db.maintMtx.Unlock()
+	r := db.opts.BlockRange.Milliseconds()
+	if _, err := db.compactHead(ctx); err != nil {
+		return err
+	}
+	for range 100_000 { // bounded: each round empties a range
+		mint, maxt := db.head.MinTime(), db.head.MaxTime()
+		if mint == math.MaxInt64 || maxt == math.MinInt64 {
+			break
+		}
+		start := alignDown(mint, r)
+		db.head.raiseMinValid(start + r)
+		if err := db.persistHeadRange(ctx, start, start+r, true); err != nil {
+			return err
+		}
+	}
+	if err := db.head.checkpoint(db.logger); err != nil {
+		return err
+	}
+	return db.compactBlocks(ctx)
+}
+
 // blockRanges are the spans compaction builds blocks of: the block range
 // times powers of three, up to MaxBlockDuration.
 func (db *DB) blockRanges() []int64 {

@@ -182,7 +182,7 @@ func (db *DB) open() error {
 	db.feed.headMax = db.head.MaxTime
 	db.feed.lookup = func(ref uint64) labels.Labels {
 		if s := db.head.series.getByRef(ref); s != nil {
-			return s.lset
+			return db.head.labelsOf(s)
 		}
 		return labels.EmptyLabels()
 	}
@@ -384,7 +384,7 @@ func (q exemplarQuerier) Select(start, end int64, matchers ...[]*labels.Matcher)
 			continue
 		}
 		sort.SliceStable(es, func(i, j int) bool { return es[i].Ts < es[j].Ts })
-		out = append(out, exemplar.QueryResult{SeriesLabels: s.lset, Exemplars: es})
+		out = append(out, exemplar.QueryResult{SeriesLabels: q.h.labelsOf(s), Exemplars: es})
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].SeriesLabels, out[j].SeriesLabels) < 0 })
 	return out, nil

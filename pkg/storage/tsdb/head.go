@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -22,6 +22,7 @@ type Head struct {
 	wal        *wal.WAL // nil: no durability (tests, snapshots)
 
 	series   *stripeSeries
+	symbols  *symbolTable
 	postings *index.MemPostings
 	lastRef  atomic.Uint64
 
@@ -55,10 +56,12 @@ type Head struct {
 func (h *Head) nextOOOSeq() uint64 { return h.oooSeq.Add(1) }
 
 func newHead(w *wal.WAL, blockRange int64, maxExemplars int, feed *changeFeed) *Head {
+	symbols := newSymbolTable()
 	h := &Head{
 		blockRange: blockRange,
 		wal:        w,
-		series:     newStripeSeries(),
+		symbols:    symbols,
+		series:     newStripeSeries(symbols),
 		postings:   index.NewMemPostings(),
 		exemplars:  newExemplarRing(maxExemplars),
 		feed:       feed,
@@ -85,12 +88,37 @@ func (h *Head) getOrCreate(lset labels.Labels) (*memSeries, error) {
 }
 
 func (h *Head) create(hash, ref uint64, lset labels.Labels) *memSeries {
-	s, created := h.series.getOrSet(hash, newMemSeries(ref, lset.Copy()))
-	if created {
-		h.postings.Add(s.ref, s.lset)
-		h.numSeries.Add(1)
+	return h.add(hash, lset, newMemSeries(ref, h.symbols.intern(lset)))
+}
+
+// recreate makes a new series with the labels of s, which garbage
+// collection removed (and released its symbols).
+func (h *Head) recreate(s *memSeries) *memSeries {
+	lset := *s.removed
+	return h.create(lset.Hash(), h.lastRef.Add(1), lset)
+}
+
+// add registers ms, whose labels are lset, unless a series with them
+// exists: that one is returned.
+func (h *Head) add(hash uint64, lset labels.Labels, ms *memSeries) *memSeries {
+	s, created := h.series.getOrSet(hash, lset, ms)
+	if !created {
+		h.symbols.release(ms.syms)
+		return s
 	}
+	h.postings.Add(s.ref, lset)
+	h.numSeries.Add(1)
 	return s
+}
+
+var scratchBuilders = sync.Pool{New: func() any { return &labels.ScratchBuilder{} }}
+
+// labelsOf builds the labels of a series.
+func (h *Head) labelsOf(s *memSeries) labels.Labels {
+	sb := scratchBuilders.Get().(*labels.ScratchBuilder)
+	l := h.symbols.labels(s.syms, sb)
+	scratchBuilders.Put(sb)
+	return l
 }
 
 // updateBounds widens the head's time range to include [mint, maxt].
@@ -157,7 +185,8 @@ func (h *Head) gc(drop func(*memSeries) int) {
 		s.mtx.Lock()
 		h.numSamples.Add(-int64(drop(s)))
 		if s.empty() {
-			s.removed = true
+			lset := h.labelsOf(s)
+			s.removed = &lset
 			gone = append(gone, s)
 		} else {
 			newMin = min(newMin, s.minT())
@@ -166,7 +195,8 @@ func (h *Head) gc(drop func(*memSeries) int) {
 	})
 	refs := make(map[uint64]struct{}, len(gone))
 	for _, s := range gone {
-		h.series.remove(s)
+		h.series.remove(s, s.removed.Hash())
+		h.symbols.release(s.syms)
 		refs[s.ref] = struct{}{}
 	}
 	h.postings.Delete(refs)
@@ -198,13 +228,17 @@ func (h *Head) blockInput(mint, maxt int64) blockInput {
 		s.mtx.Unlock()
 		if has {
 			list = append(list, s)
-			s.lset.Range(func(l labels.Label) {
-				syms[l.Name] = struct{}{}
-				syms[l.Value] = struct{}{}
-			})
 		}
 	})
-	sort.Slice(list, func(i, j int) bool { return labels.Compare(list[i].lset, list[j].lset) < 0 })
+	h.symbols.mtx.RLock()
+	for _, s := range list {
+		h.symbols.pairs(s.syms, func(n, v string) bool {
+			syms[n], syms[v] = struct{}{}, struct{}{}
+			return true
+		})
+	}
+	h.symbols.mtx.RUnlock()
+	slices.SortFunc(list, func(a, b *memSeries) int { return h.symbols.compare(a.syms, b.syms) })
 	in := blockInput{symbols: make([]string, 0, len(syms))}
 	for s := range syms {
 		in.symbols = append(in.symbols, s)
@@ -219,7 +253,7 @@ func (h *Head) blockInput(mint, maxt int64) blockInput {
 			s.mtx.Lock()
 			cs := s.chunksIn(mint, maxt, h.nextOOOSeq)
 			s.mtx.Unlock()
-			if err := yield(seriesChunks{lset: s.lset, chunks: cs}); err != nil {
+			if err := yield(seriesChunks{lset: h.labelsOf(s), chunks: cs}); err != nil {
 				return err
 			}
 		}

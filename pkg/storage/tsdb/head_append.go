@@ -205,13 +205,13 @@ func (a *headAppender) classifyLate() {
 // their live successors. Callers hold commitMtx.
 func (a *headAppender) reresolve() {
 	for i := range a.samples {
-		if s := a.samples[i].s; s.removed {
-			a.samples[i].s = a.head.create(s.lset.Hash(), a.head.lastRef.Add(1), s.lset)
+		if s := a.samples[i].s; s.removed != nil {
+			a.samples[i].s = a.head.recreate(s)
 		}
 	}
 	for i := range a.exemplars {
-		if s := a.exemplars[i].s; s.removed {
-			a.exemplars[i].s = a.head.create(s.lset.Hash(), a.head.lastRef.Add(1), s.lset)
+		if s := a.exemplars[i].s; s.removed != nil {
+			a.exemplars[i].s = a.head.recreate(s)
 		}
 	}
 }
@@ -231,7 +231,7 @@ func (a *headAppender) encode() [][]byte {
 		}
 		if _, ok := a.logIndex[s]; !ok {
 			a.logIndex[s] = struct{}{}
-			a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: s.lset})
+			a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: a.head.labelsOf(s)})
 		}
 	}
 	for _, p := range a.samples {

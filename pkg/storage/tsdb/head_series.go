@@ -27,7 +27,7 @@ type headChunk struct {
 type memSeries struct {
 	mtx  sync.Mutex
 	ref  uint64
-	lset labels.Labels
+	syms symLabels // the labels, as ids of the head's symbol table
 
 	sealed   []headChunk
 	open     chunkenc.Chunk // *FloatChunk or *HistogramChunk, nil when none
@@ -38,15 +38,15 @@ type memSeries struct {
 
 	// logged says the series record is in the WAL (or a checkpoint).
 	logged atomic.Bool
-	// removed is set when garbage collection drops the series; a commit
-	// still holding it re-resolves the labels.
-	removed bool
+	// removed holds the series' labels once garbage collection dropped it
+	// (and released its symbols): a commit still holding it re-resolves them.
+	removed *labels.Labels
 	// ooo holds late samples (nil unless the out-of-order window let some in).
 	ooo *oooData
 }
 
-func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
-	s := &memSeries{ref: ref, lset: lset}
+func newMemSeries(ref uint64, syms symLabels) *memSeries {
+	s := &memSeries{ref: ref, syms: syms}
 	s.maxT.Store(math.MinInt64)
 	return s
 }
@@ -198,6 +198,11 @@ func (s *memSeries) truncate(mint int64) int {
 // inOrderMin left out (blocks hold them), late chunks last. With
 // labelsOnly, only the chunks' time ranges are set.
 func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk) []headChunk {
+	return s.snapshotIn(mint, maxt, inOrderMin, labelsOnly, into, nil)
+}
+
+// snapshotIn is snapshot copying the open chunk into a, if not nil.
+func (s *memSeries) snapshotIn(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk, a *arena) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	lateMin := mint
@@ -213,7 +218,7 @@ func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into
 	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
 		c := headChunk{minT: s.openMinT, maxT: s.maxT.Load()}
 		if !labelsOnly {
-			c.chunk = chunkenc.RawChunk{Enc: s.open.Encoding(), Data: append([]byte(nil), s.open.Bytes()...)}
+			c.chunk = chunkenc.RawChunk{Enc: s.open.Encoding(), Data: a.copy(s.open.Bytes())}
 		}
 		into = append(into, c)
 	}

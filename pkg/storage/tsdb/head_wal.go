@@ -61,11 +61,11 @@ func lastCheckpoint(walDir string) (int, error) {
 	return last, nil
 }
 
-func encodeSeriesChunks(b []byte, s *memSeries) []byte {
+func encodeSeriesChunks(b []byte, s *memSeries, lset labels.Labels) []byte {
 	b = append(b, byte(typeSeriesChunks))
 	b = binary.AppendUvarint(b, s.ref)
-	b = binary.AppendUvarint(b, uint64(s.lset.Len()))
-	s.lset.Range(func(l labels.Label) {
+	b = binary.AppendUvarint(b, uint64(lset.Len()))
+	lset.Range(func(l labels.Label) {
 		b = binary.AppendUvarint(b, uint64(len(l.Name)))
 		b = append(b, l.Name...)
 		b = binary.AppendUvarint(b, uint64(len(l.Value)))
@@ -147,8 +147,9 @@ func (r *byteReader) fail() {
 	r.b = nil
 }
 
-// decodeSeriesChunks restores a series from a checkpoint record.
-func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
+// decodeSeriesChunks restores a series from a checkpoint record; its labels
+// are returned for the caller to intern.
+func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, error) {
 	r := &byteReader{b: b[1:]}
 	ref := r.uvarint()
 	n := r.uvarint()
@@ -159,7 +160,8 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 		sb.Add(name, value)
 	}
 	sb.Sort()
-	s := newMemSeries(ref, sb.Labels())
+	lset := sb.Labels()
+	s := newMemSeries(ref, nil)
 	nc := r.uvarint()
 	var chunks []headChunk
 	for i := uint64(0); i < nc && r.err == nil; i++ {
@@ -186,10 +188,10 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 		}
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, lset, r.err
 	}
 	if len(chunks) == 0 {
-		return s, nil
+		return s, lset, nil
 	}
 	s.maxT.Store(chunks[len(chunks)-1].maxT)
 	if open {
@@ -205,12 +207,12 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 			err = chunkenc.Validate(last.chunk.Enc)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reopen chunk of series %d: %w", ref, err)
+			return nil, lset, fmt.Errorf("reopen chunk of series %d: %w", ref, err)
 		}
 		s.openMinT = last.minT
 	}
 	s.sealed = chunks
-	return s, nil
+	return s, lset, nil
 }
 
 // checkpoint snapshots the head into a checkpoint that replaces every WAL
@@ -248,7 +250,7 @@ func (h *Head) checkpoint(logger *slog.Logger) error {
 			return
 		}
 		s.mtx.Lock()
-		buf = encodeSeriesChunks(buf[:0], s)
+		buf = encodeSeriesChunks(buf[:0], s, h.labelsOf(s))
 		s.mtx.Unlock()
 		werr = cw.Log(buf)
 	})
@@ -354,11 +356,11 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 			h.minValidTime.Store(max(h.minValidTime.Load(), minValid))
 			h.bumpRef(lastRef)
 		case typeSeriesChunks:
-			s, derr := decodeSeriesChunks(rec, h.blockRange)
+			s, lset, derr := decodeSeriesChunks(rec, h.blockRange)
 			if derr != nil {
 				return fmt.Errorf("checkpoint series: %w", derr)
 			}
-			h.restore(s)
+			h.restore(s, lset)
 		case record.TypeSeries:
 			if series, err = dec.Series(rec, series[:0]); err == nil {
 				for _, s := range series {
@@ -414,8 +416,8 @@ func (h *Head) bumpRef(ref uint64) {
 	}
 }
 
-// restore adds a series loaded from a checkpoint.
-func (h *Head) restore(s *memSeries) {
+// restore adds a series loaded from a checkpoint, with labels lset.
+func (h *Head) restore(s *memSeries, lset labels.Labels) {
 	if s.ooo != nil {
 		for i := range s.ooo.chunks {
 			s.ooo.chunks[i].seq = h.nextOOOSeq()
@@ -423,12 +425,11 @@ func (h *Head) restore(s *memSeries) {
 	}
 	h.bumpRef(s.ref)
 	s.logged.Store(true)
-	got, created := h.series.getOrSet(s.lset.Hash(), s)
-	if !created {
+	s.syms = h.symbols.intern(lset)
+	got := h.add(lset.Hash(), lset, s)
+	if got != s {
 		return
 	}
-	h.postings.Add(got.ref, got.lset)
-	h.numSeries.Add(1)
 	if n := got.numSamples(); n > 0 {
 		h.numSamples.Add(int64(n))
 		h.updateBounds(got.minT(), got.maxT.Load())

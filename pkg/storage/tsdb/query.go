@@ -70,22 +70,31 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 	if err != nil {
 		return errSet{err}
 	}
-	out := make([]seriesChunks, 0, len(refs))
-	for i, ref := range refs {
+	series := make([]*memSeries, 0, len(refs))
+	for _, ref := range refs {
+		if s := h.series.getByRef(ref); s != nil {
+			series = append(series, s)
+		}
+	}
+	// Sort the pointers, not the results: swaps move 8 bytes.
+	slices.SortFunc(series, func(a, b *memSeries) int { return h.symbols.compare(a.syms, b.syms) })
+	out := make([]seriesChunks, 0, len(series))
+	// One backing array for the chunk lists and one arena for the open
+	// chunks' copies, instead of allocations per series.
+	chunks := make([]headChunk, 0, len(series))
+	var a arena
+	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return errSet{err}
 			}
 		}
-		s := h.series.getByRef(ref)
-		if s == nil {
-			continue
-		}
-		if chunks := s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, nil); len(chunks) > 0 {
-			out = append(out, seriesChunks{lset: s.lset, chunks: chunks})
+		start := len(chunks)
+		chunks = s.snapshotIn(mint, maxt, hs.inOrderMin, labelsOnly, chunks, &a)
+		if len(chunks) > start {
+			out = append(out, seriesChunks{lset: h.labelsOf(s), chunks: chunks[start:len(chunks):len(chunks)]})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].lset, out[j].lset) < 0 })
 	return &listSet{list: out}
 }
 
@@ -319,6 +328,10 @@ type chunksIterator struct {
 	aggr       chunkenc.Aggr
 	vt         storage.ValueType
 	err        error
+	// inside says the current chunk lies within [mint, maxt]; fast is the
+	// current float chunk's iterator then, read without per-sample checks.
+	inside bool
+	fast   *chunkenc.FloatIterator
 }
 
 func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64, aggr chunkenc.Aggr) {
@@ -366,6 +379,7 @@ func (it *chunksIterator) openNext() bool {
 		}
 		it.reuse = chunkIterator(c.chunk, it.aggr, it.reuse)
 		it.cur = it.reuse
+		it.inside = c.minT >= it.mint && c.maxT <= it.maxt
 		return true
 	}
 	it.i = len(it.chunks)
@@ -374,6 +388,7 @@ func (it *chunksIterator) openNext() bool {
 
 // settle checks the sample an inner iterator stopped at.
 func (it *chunksIterator) settle(vt storage.ValueType) (storage.ValueType, bool) {
+	it.fast = nil
 	if vt == storage.ValNone {
 		it.err = it.cur.Err()
 		it.cur = nil
@@ -384,16 +399,25 @@ func (it *chunksIterator) settle(vt storage.ValueType) (storage.ValueType, bool)
 		return storage.ValNone, true
 	}
 	it.vt = vt
+	if fi, ok := it.cur.(*chunkenc.FloatIterator); ok && it.inside && vt == storage.ValFloat {
+		it.fast = fi
+	}
 	return vt, true
 }
 
 func (it *chunksIterator) end() {
-	it.cur, it.vt = nil, storage.ValNone
+	it.cur, it.vt, it.fast = nil, storage.ValNone, nil
 	it.chunks, it.merged = nil, nil
 	it.i = 1
 }
 
 func (it *chunksIterator) Next() storage.ValueType {
+	if it.fast != nil {
+		if it.fast.Next() == storage.ValFloat {
+			return storage.ValFloat
+		}
+		it.err, it.fast, it.cur = it.fast.Err(), nil, nil
+	}
 	for it.err == nil {
 		var vt storage.ValueType
 		if it.cur == nil {
@@ -436,7 +460,12 @@ func (it *chunksIterator) SeekTo(t int64) storage.ValueType {
 	return storage.ValNone
 }
 
-func (it *chunksIterator) At() (int64, float64) { return it.cur.At() }
+func (it *chunksIterator) At() (int64, float64) {
+	if it.fast != nil {
+		return it.fast.At()
+	}
+	return it.cur.At()
+}
 func (it *chunksIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return it.cur.AtHistogram(h)
 }

@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/bits"
 )
@@ -64,7 +65,18 @@ type breader struct {
 
 func newBReader(b []byte) breader { return breader{b: b} }
 
+// refill loads whole bytes until at least 57 bits are buffered or the input
+// ends. Eight bytes are loaded at once where there are that many: the bits
+// past the counted ones are the stream's next bits, which a later refill
+// ORs in again at the same place, so they never disturb the buffer.
 func (r *breader) refill() {
+	if r.i+8 <= len(r.b) {
+		r.buf |= binary.BigEndian.Uint64(r.b[r.i:]) >> r.n
+		k := (64 - r.n) >> 3
+		r.i += int(k)
+		r.n += k << 3
+		return
+	}
 	for r.n <= 56 && r.i < len(r.b) {
 		r.buf |= uint64(r.b[r.i]) << (56 - r.n)
 		r.n += 8

@@ -335,8 +335,33 @@ func (it *FloatIterator) Next() storage.ValueType {
 		return storage.ValNone
 	}
 	it.i++
-	if err := it.readT(); err != nil {
-		return it.fail(err)
+	// Fast paths for the common codes; the general readers handle the
+	// first samples, escapes and short buffers.
+	e := &it.enc
+	fastT := false
+	if it.i >= 2 {
+		var x int64
+		if x, fastT = it.r.readCodedFast(&tsTable); fastT {
+			e.dt += x
+			e.t += e.dt
+		}
+	}
+	if !fastT {
+		if err := it.readT(); err != nil {
+			return it.fail(err)
+		}
+	}
+	if it.mode&modeXOR == 0 && it.i >= 1 {
+		if x, ok := it.r.readCodedFast(it.tb); ok {
+			if it.mode&modeDelta != 0 {
+				e.m += x
+			} else {
+				e.dm += x
+				e.m += e.dm
+			}
+			it.setV()
+			return storage.ValFloat
+		}
 	}
 	if err := it.readV(); err != nil {
 		return it.fail(err)
