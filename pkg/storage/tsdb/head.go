@@ -45,6 +45,10 @@ type Head struct {
 
 	// readers are the queriers reading the head, for truncation to wait on.
 	readers readerEpochs
+	// seriesGen changes whenever a series is created or removed; sorted
+	// caches the sorted series of recent selects of the same generation.
+	seriesGen atomic.Uint64
+	sorted    sortedCache
 	// oooWindow accepts late samples within this of the newest (ms); 0: none.
 	oooWindow int64
 	oooSeq    atomic.Uint64
@@ -108,6 +112,7 @@ func (h *Head) add(hash uint64, lset labels.Labels, ms *memSeries) *memSeries {
 	}
 	h.postings.Add(s.ref, lset)
 	h.numSeries.Add(1)
+	h.seriesChanged()
 	return s
 }
 
@@ -201,6 +206,9 @@ func (h *Head) gc(drop func(*memSeries) int) {
 	}
 	h.postings.Delete(refs)
 	h.numSeries.Add(-int64(len(gone)))
+	if len(gone) > 0 {
+		h.seriesChanged()
+	}
 	h.minTime.Store(newMin)
 	if h.numSeries.Load() == 0 {
 		h.maxTime.Store(math.MinInt64)

@@ -37,8 +37,9 @@ type headAppender struct {
 
 	// scratch for WAL records
 	series   []record.RefSeries
-	floats   []record.RefSample
 	hists    []record.RefHistogram
+	data     []byte // samples and exemplars records
+	dataEnds []int
 	exs      []record.RefExemplar
 	buf      []byte
 	recs     [][]byte
@@ -144,15 +145,23 @@ func (a *headAppender) Commit() error {
 		return nil
 	}
 	h := a.head
+	// The samples' records are coded before the commit lock is taken; the
+	// rare commit whose series changed meanwhile codes them again.
+	if h.wal != nil {
+		a.encodeData()
+	}
 	h.commitMtx.Lock()
-	a.reresolve()
-	if h.oooWindow > 0 {
-		a.classifyLate()
+	dirty := a.reresolve()
+	if h.oooWindow > 0 && a.classifyLate() {
+		dirty = true
 	}
 	var seq uint64
 	if h.wal != nil {
+		if dirty {
+			a.encodeData()
+		}
 		var err error
-		if seq, err = h.wal.Write(a.encode()...); err != nil {
+		if seq, err = h.wal.Write(a.records()...); err != nil {
 			h.commitMtx.Unlock()
 			return fmt.Errorf("commit: %w", err)
 		}
@@ -174,7 +183,7 @@ func (a *headAppender) Commit() error {
 // the same series in this batch overtook, so that they are logged and
 // applied as late samples; the ones outside the window are dropped.
 // Callers hold commitMtx.
-func (a *headAppender) classifyLate() {
+func (a *headAppender) classifyLate() (changed bool) {
 	if a.pendingMax == nil {
 		a.pendingMax = map[*memSeries]int64{}
 	}
@@ -186,6 +195,7 @@ func (a *headAppender) classifyLate() {
 			newest = p.s.maxT.Load()
 		}
 		if !p.ooo && p.t <= newest {
+			changed = true
 			if p.h != nil || p.fh != nil || !a.head.oooAllowed(p.t) {
 				a.head.rejectedAtCommit.Add(1)
 				continue
@@ -199,28 +209,57 @@ func (a *headAppender) classifyLate() {
 	}
 	clear(a.samples[len(kept):])
 	a.samples = kept
+	return changed
 }
 
 // reresolve swaps series that garbage collection removed since Append for
 // their live successors. Callers hold commitMtx.
-func (a *headAppender) reresolve() {
+func (a *headAppender) reresolve() (changed bool) {
 	for i := range a.samples {
 		if s := a.samples[i].s; s.removed != nil {
 			a.samples[i].s = a.head.recreate(s)
+			changed = true
 		}
 	}
 	for i := range a.exemplars {
 		if s := a.exemplars[i].s; s.removed != nil {
 			a.exemplars[i].s = a.head.recreate(s)
+			changed = true
 		}
+	}
+	return changed
+}
+
+// encodeData codes the batch's samples and exemplars as WAL records, the
+// samples in runs of one kind each, in append order (replay must apply
+// them in the order commit does).
+func (a *headAppender) encodeData() {
+	a.data, a.dataEnds = a.data[:0], a.dataEnds[:0]
+	for i := 0; i < len(a.samples); {
+		kind := sampleKind(a.samples[i])
+		j := i
+		for j < len(a.samples) && sampleKind(a.samples[j]) == kind {
+			j++
+		}
+		a.data = a.encodeRun(a.data, a.samples[i:j], kind)
+		a.dataEnds = append(a.dataEnds, len(a.data))
+		i = j
+	}
+	if len(a.exemplars) > 0 {
+		a.exs = a.exs[:0]
+		for _, p := range a.exemplars {
+			a.exs = append(a.exs, record.RefExemplar{Ref: p.s.ref, T: p.e.Ts, V: p.e.Value, HasTs: p.e.HasTs, Labels: p.e.Labels})
+		}
+		a.data = record.EncodeExemplars(a.data, a.exs)
+		a.dataEnds = append(a.dataEnds, len(a.data))
 	}
 }
 
-// encode builds the WAL records of the batch: definitions of series not
-// logged yet first, then the samples in runs of one kind each, in append
-// order (replay must apply them in the order commit does), then exemplars.
-func (a *headAppender) encode() [][]byte {
-	a.series, a.exs = a.series[:0], a.exs[:0]
+// records returns the batch's WAL records: the definitions of series not
+// logged yet, then the coded samples and exemplars. Callers hold
+// commitMtx, which orders the logged flags.
+func (a *headAppender) records() [][]byte {
+	a.series = a.series[:0]
 	clear(a.logIndex)
 	logSeries := func(s *memSeries) {
 		if s.logged.Load() {
@@ -239,32 +278,15 @@ func (a *headAppender) encode() [][]byte {
 	}
 	for _, p := range a.exemplars {
 		logSeries(p.s)
-		a.exs = append(a.exs, record.RefExemplar{Ref: p.s.ref, T: p.e.Ts, V: p.e.Value, HasTs: p.e.HasTs, Labels: p.e.Labels})
-	}
-	a.buf = a.buf[:0]
-	var bounds []int // ends of the records in a.buf
-	if len(a.series) > 0 {
-		a.buf = record.EncodeSeries(a.buf, a.series)
-		bounds = append(bounds, len(a.buf))
-	}
-	for i := 0; i < len(a.samples); {
-		kind := sampleKind(a.samples[i])
-		j := i
-		for j < len(a.samples) && sampleKind(a.samples[j]) == kind {
-			j++
-		}
-		a.buf = a.encodeRun(a.buf, a.samples[i:j], kind)
-		bounds = append(bounds, len(a.buf))
-		i = j
-	}
-	if len(a.exs) > 0 {
-		a.buf = record.EncodeExemplars(a.buf, a.exs)
-		bounds = append(bounds, len(a.buf))
 	}
 	a.recs = a.recs[:0]
+	if len(a.series) > 0 {
+		a.buf = record.EncodeSeries(a.buf[:0], a.series)
+		a.recs = append(a.recs, a.buf)
+	}
 	start := 0
-	for _, end := range bounds {
-		a.recs = append(a.recs, a.buf[start:end])
+	for _, end := range a.dataEnds {
+		a.recs = append(a.recs, a.data[start:end])
 		start = end
 	}
 	return a.recs
@@ -292,14 +314,12 @@ func sampleKind(p pendingSample) int {
 
 func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte {
 	if kind == kindFloat || kind == kindLateFloat {
-		a.floats = a.floats[:0]
+		var e record.SamplesEncoder
+		b = e.Start(b, kind == kindLateFloat)
 		for _, p := range run {
-			a.floats = append(a.floats, record.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
+			b = e.Append(b, p.s.ref, p.t, p.v)
 		}
-		if kind == kindLateFloat {
-			return record.EncodeOOOSamples(b, a.floats)
-		}
-		return record.EncodeSamples(b, a.floats)
+		return b
 	}
 	a.hists = a.hists[:0]
 	for _, p := range run {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/graftlabs/graft/pkg/storage"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
-	"github.com/graftlabs/graft/pkg/storage/tsdb/index"
 )
 
 // seriesChunks is a series with the chunks of one source (head or block)
@@ -21,6 +20,20 @@ import (
 type seriesChunks struct {
 	lset   labels.Labels
 	chunks []headChunk
+	// head series carry their interned labels instead, built on demand:
+	// a caller that only reads samples never pays for them.
+	syms symLabels
+	tab  *symbolTable
+}
+
+// labels returns the series' labels, building them if needed.
+func (s *seriesChunks) labels() labels.Labels {
+	if s.syms != nil && s.lset.IsEmpty() {
+		sb := scratchBuilders.Get().(*labels.ScratchBuilder)
+		s.lset = s.tab.labels(s.syms, sb)
+		scratchBuilders.Put(sb)
+	}
+	return s.lset
 }
 
 // chunkSeriesSet iterates over series sorted by labels. What At returns
@@ -66,18 +79,10 @@ type headSource struct {
 // selectSeries implements source.
 func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
 	h := hs.h
-	refs, err := index.Select(h.postings, ms...)
+	series, err := h.sortedSeries(ms)
 	if err != nil {
 		return errSet{err}
 	}
-	series := make([]*memSeries, 0, len(refs))
-	for _, ref := range refs {
-		if s := h.series.getByRef(ref); s != nil {
-			series = append(series, s)
-		}
-	}
-	// Sort the pointers, not the results: swaps move 8 bytes.
-	slices.SortFunc(series, func(a, b *memSeries) int { return h.symbols.compare(a.syms, b.syms) })
 	out := make([]seriesChunks, 0, len(series))
 	// One backing array for the chunk lists and one arena for the open
 	// chunks' copies, instead of allocations per series.
@@ -92,7 +97,7 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 		start := len(chunks)
 		chunks = s.snapshotIn(mint, maxt, hs.inOrderMin, labelsOnly, chunks, &a)
 		if len(chunks) > start {
-			out = append(out, seriesChunks{lset: h.labelsOf(s), chunks: chunks[start:len(chunks):len(chunks)]})
+			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks[start:len(chunks):len(chunks)]})
 		}
 	}
 	return &listSet{list: out}
@@ -179,20 +184,29 @@ func (q *querier) selectFrom(ctx context.Context, sources []source, ms []*labels
 // mergeSet merges sorted chunkSeriesSets.
 type mergeSet struct {
 	sets []chunkSeriesSet
-	ok   []bool // sets[i] is positioned on a series
+	ok   []bool         // sets[i] is positioned on a series
+	at   []seriesChunks // the series each set is on, labels built
 	cur  seriesChunks
 	err  error
 }
 
 func newMergeSet(sets []chunkSeriesSet) *mergeSet {
-	m := &mergeSet{sets: sets, ok: make([]bool, len(sets))}
-	for i, s := range sets {
-		m.ok[i] = s.Next()
-		if err := s.Err(); err != nil && m.err == nil {
-			m.err = err
-		}
+	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]seriesChunks, len(sets))}
+	for i := range sets {
+		m.advance(i)
 	}
 	return m
+}
+
+func (m *mergeSet) advance(i int) {
+	s := m.sets[i]
+	if m.ok[i] = s.Next(); m.ok[i] {
+		m.at[i] = s.At()
+		m.at[i].labels()
+	}
+	if err := s.Err(); err != nil && m.err == nil {
+		m.err = err
+	}
 }
 
 func (m *mergeSet) Next() bool {
@@ -200,23 +214,22 @@ func (m *mergeSet) Next() bool {
 		return false
 	}
 	best := -1
-	for i, s := range m.sets {
-		if m.ok[i] && (best < 0 || labels.Compare(s.At().lset, m.sets[best].At().lset) < 0) {
+	for i := range m.sets {
+		if m.ok[i] && (best < 0 || labels.Compare(m.at[i].lset, m.at[best].lset) < 0) {
 			best = i
 		}
 	}
 	if best < 0 {
 		return false
 	}
-	m.cur = seriesChunks{lset: m.sets[best].At().lset}
-	for i, s := range m.sets {
-		if !m.ok[i] || (i != best && !labels.Equal(s.At().lset, m.cur.lset)) {
+	m.cur = seriesChunks{lset: m.at[best].lset}
+	for i := range m.sets {
+		if !m.ok[i] || (i != best && !labels.Equal(m.at[i].lset, m.cur.lset)) {
 			continue
 		}
-		m.cur.chunks = append(m.cur.chunks, s.At().chunks...)
-		m.ok[i] = s.Next()
-		if err := s.Err(); err != nil {
-			m.err = err
+		m.cur.chunks = append(m.cur.chunks, m.at[i].chunks...)
+		m.advance(i)
+		if m.err != nil {
 			return false
 		}
 	}
@@ -234,7 +247,8 @@ func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]stri
 	set := q.selectMerged(ctx, ms, true)
 	seen := map[string]struct{}{}
 	for set.Next() {
-		set.At().lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+		sc := set.At()
+		sc.labels().Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	}
 	return sortedKeys(seen), set.Err()
 }
@@ -247,7 +261,8 @@ func (q *querier) LabelValues(ctx context.Context, name string, ms ...*labels.Ma
 	set := q.selectMerged(ctx, ms, true)
 	seen := map[string]struct{}{}
 	for set.Next() {
-		if v := set.At().lset.Get(name); v != "" {
+		sc := set.At()
+		if v := sc.labels().Get(name); v != "" {
 			seen[v] = struct{}{}
 		}
 	}
@@ -304,7 +319,7 @@ type series struct {
 	aggr       chunkenc.Aggr // read from aggregate chunks
 }
 
-func (s *series) Labels() labels.Labels { return s.lset }
+func (s *series) Labels() labels.Labels { return s.labels() }
 
 func (s *series) Iterator(it storage.Iterator) storage.Iterator {
 	ci, ok := it.(*chunksIterator)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -56,4 +57,35 @@ func BenchmarkSelectHead(b *testing.B) {
 		q.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/sample")
+}
+
+// BenchmarkIngest appends rounds of samples to 20,000 series, one commit
+// per 1,000 series, from two goroutines, as the storage suite does.
+func BenchmarkIngest(b *testing.B) {
+	lsets := benchSeries(20_000)
+	n := 0
+	for range b.N {
+		db := openBlocksTest(b, b.TempDir(), func(o *Options) { o.BlockRange = 24 * 3600_000 * 1e6 })
+		refs := make([]storage.SeriesRef, len(lsets))
+		for r := range 120 {
+			var wg sync.WaitGroup
+			for g := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for lo := g * 1000; lo < len(lsets); lo += 2000 {
+						app := db.Appender(context.Background())
+						for i := lo; i < lo+1000; i++ {
+							refs[i], _ = app.Append(refs[i], lsets[i], int64(r)*15000, float64(r*(i%97+1)))
+						}
+						app.Commit()
+					}
+				}()
+			}
+			wg.Wait()
+			n += len(lsets)
+		}
+		db.Close()
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "samples/s")
 }

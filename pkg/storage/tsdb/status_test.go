@@ -77,3 +77,30 @@ func TestSnapshot(t *testing.T) {
 	}
 	_ = math.MaxInt64
 }
+
+// Repeated selects are served from the head's cache of sorted series until
+// a series is created or removed.
+func TestSortedSeriesCacheInvalidated(t *testing.T) {
+	db := openBlocksTest(t, t.TempDir(), nil)
+	defer db.Close()
+	m := labels.MustNewMatcher(labels.MatchEqual, "job", "1")
+	fill(t, db, 6, 0, 10) // series 1 and 4 have job="1"
+	for range 2 {
+		if n := len(dump(t, db, m)); n != 2 {
+			t.Fatalf("%d series", n)
+		}
+	}
+	if len(db.head.sorted.entries) != 1 {
+		t.Fatalf("%d cached selects", len(db.head.sorted.entries))
+	}
+	fill(t, db, 8, 10, 11) // series 7: job="1"
+	if got := dump(t, db, m); len(got) != 3 {
+		t.Fatalf("after a new series: %d series", len(got))
+	}
+	db.Truncate(10 * 15000) // series 6 and 7 stay; 0..5 only had older samples... all have round 10
+	fill(t, db, 2, 11, 12)
+	db.Truncate(11 * 15000) // series 2..7 had nothing at 11: removed
+	if got := dump(t, db, m); len(got) != 1 {
+		t.Fatalf("after removing series: %d series: %v", len(got), got)
+	}
+}

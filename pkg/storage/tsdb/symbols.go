@@ -159,21 +159,33 @@ func (t *symbolTable) equal(sl symLabels, lset labels.Labels) bool {
 func (t *symbolTable) compare(a, b symLabels) int {
 	t.mtx.RLock()
 	defer t.mtx.RUnlock()
-	for len(a) > 0 && len(b) > 0 {
-		an, k1 := binary.Uvarint(a)
-		bn, k2 := binary.Uvarint(b)
-		a, b = a[k1:], b[k2:]
-		if an != bn {
-			return strings.Compare(t.strs[an], t.strs[bn])
-		}
-		av, k1 := binary.Uvarint(a)
-		bv, k2 := binary.Uvarint(b)
-		a, b = a[k1:], b[k2:]
-		if av != bv {
-			return strings.Compare(t.strs[av], t.strs[bv])
-		}
+	return t.compareLocked(a, b)
+}
+
+// compareLocked is compare for callers holding the read lock. Equal
+// labels have equal ids, so the common prefix of the encodings is skipped
+// byte by byte; the first id that differs decides, by its string.
+func (t *symbolTable) compareLocked(a, b symLabels) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
 	}
-	return len(a) - len(b)
+	if i == n {
+		// One encoding ends where the other goes on: it has fewer labels.
+		return len(a) - len(b)
+	}
+	// Back to the start of the id holding the first difference (the bytes
+	// before it, shared, end the previous id with a clear high bit).
+	start := i
+	for start > 0 && a[start-1] >= 0x80 {
+		start--
+	}
+	x, _ := binary.Uvarint(a[start:])
+	y, _ := binary.Uvarint(b[start:])
+	// Whether it is a name or a value does not matter: all before it is
+	// equal, so the strings of the differing ids order the label sets.
+	return strings.Compare(t.strs[x], t.strs[y])
 }
 
 // len is the number of symbols held.

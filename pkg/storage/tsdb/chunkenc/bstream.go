@@ -15,22 +15,31 @@ type bwriter struct {
 	free uint8 // bits still free in the last byte of b
 }
 
-// writeBits writes the low n bits of u (0 <= n <= 64).
+// writeBits writes the low n bits of u (0 <= n <= 64): first into the
+// free bits of the last byte, then as whole bytes at once.
 func (w *bwriter) writeBits(u uint64, n int) {
 	if n < 64 {
 		u &= 1<<uint(n) - 1
 	}
-	for n > 0 {
-		if w.free == 0 {
-			w.b = append(w.b, 0)
-			w.free = 8
-		}
+	if w.free > 0 && n > 0 {
 		take := min(n, int(w.free))
-		part := byte(u>>uint(n-take)) & byte(1<<uint(take)-1)
-		w.b[len(w.b)-1] |= part << (w.free - uint8(take))
+		w.b[len(w.b)-1] |= byte(u>>uint(n-take)) << (w.free - uint8(take))
 		w.free -= uint8(take)
 		n -= take
+		if n == 0 {
+			return
+		}
+		u &= 1<<uint(n) - 1
 	}
+	if n == 0 {
+		return
+	}
+	// Byte-aligned: the n bits, left-aligned, as big-endian bytes.
+	k := (n + 7) >> 3
+	var tmp [8]byte
+	binary.BigEndian.PutUint64(tmp[:], u<<uint(64-n))
+	w.b = append(w.b, tmp[:k]...)
+	w.free = uint8(k<<3 - n)
 }
 
 func (w *bwriter) writeBit(bit bool) {

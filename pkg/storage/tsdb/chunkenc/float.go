@@ -133,10 +133,17 @@ func (c *FloatChunk) Append(t int64, v float64) {
 	n := c.NumSamples()
 	if n == 0 {
 		c.reset(firstMode(v))
-	} else if c.mode&modeXOR == 0 {
-		if _, ok := scaled(v, c.mode&modeScaleMask); !ok && !special(v) {
-			c.changeMode(v)
+	}
+	if c.mode&modeXOR == 0 {
+		m, ok := scaled(v, c.mode&modeScaleMask)
+		if ok || special(v) {
+			// The value's integer is computed once, for the check and the write.
+			c.enc.writeT(&c.w, n, t)
+			c.enc.writeInt(&c.w, c.mode, n, v, m, ok)
+			binary.BigEndian.PutUint16(c.w.b, uint16(n+1))
+			return
 		}
+		c.changeMode(v)
 	}
 	c.write(n, t, v)
 }
@@ -214,6 +221,12 @@ func (e *floatEncoder) writeV(w *bwriter, mode uint8, i int, v float64) {
 		return
 	}
 	m, ok := scaled(v, mode&modeScaleMask)
+	e.writeInt(w, mode, i, v, m, ok)
+}
+
+// writeInt writes value v of an integer or decimal chunk, m being v scaled
+// (ok false: v is special and escaped).
+func (e *floatEncoder) writeInt(w *bwriter, mode uint8, i int, v float64, m int64, ok bool) {
 	if i == 0 {
 		if !ok {
 			w.writeBits(1, 1)

@@ -37,9 +37,10 @@ func writeCoded(w *bwriter, x int64, tb *table) {
 	}
 	for i, n := range tb {
 		if fits(x, n) {
-			// i+1 ones then a zero: 0b10, 0b110, 0b1110, 0b11110.
-			w.writeBits(uint64(1)<<uint(i+2)-2, i+2)
-			w.writeBits(uint64(x), int(n))
+			// i+1 ones then a zero (0b10, 0b110, 0b1110, 0b11110), then
+			// the payload: at most 5+52 bits, written at once.
+			prefix := uint64(1)<<uint(i+2) - 2
+			w.writeBits(prefix<<n|uint64(x)&(1<<n-1), i+2+int(n))
 			return
 		}
 	}

@@ -95,6 +95,31 @@ func EncodeOOOSamples(b []byte, samples []RefSample) []byte {
 	return encodeSamples(b, TypeOOOSamples, samples)
 }
 
+// SamplesEncoder appends a samples record one sample at a time, for
+// callers that do not hold their samples as RefSamples.
+type SamplesEncoder struct {
+	prevRef uint64
+	prevT   int64
+}
+
+// Start begins a samples record (late: an out-of-order samples record).
+func (e *SamplesEncoder) Start(b []byte, late bool) []byte {
+	*e = SamplesEncoder{}
+	if late {
+		return append(b, byte(TypeOOOSamples))
+	}
+	return append(b, byte(TypeSamples))
+}
+
+// Append adds a sample to the record.
+func (e *SamplesEncoder) Append(b []byte, ref uint64, t int64, v float64) []byte {
+	b = binary.AppendVarint(b, int64(ref-e.prevRef))
+	b = binary.AppendVarint(b, t-e.prevT)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	e.prevRef, e.prevT = ref, t
+	return b
+}
+
 func encodeSamples(b []byte, t Type, samples []RefSample) []byte {
 	b = append(b, byte(t))
 	var prevRef uint64
