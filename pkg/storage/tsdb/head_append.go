@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -31,7 +32,14 @@ type pendingExemplar struct {
 // headAppender buffers samples until Commit logs them to the WAL and adds
 // them to their series.
 type headAppender struct {
-	head      *Head
+	head *Head
+	*appendBuffers
+}
+
+// appendBuffers are an appender's batch and scratch space. They go back to
+// a pool after each commit or rollback: scrape loops open an appender per
+// scrape, and growing these anew each time costs more than the appends.
+type appendBuffers struct {
 	samples   []pendingSample
 	exemplars []pendingExemplar
 
@@ -43,9 +51,24 @@ type headAppender struct {
 	exs      []record.RefExemplar
 	buf      []byte
 	recs     [][]byte
-	logIndex map[*memSeries]struct{}
+	// logIndex holds the labels of series this batch logs, or will.
+	logIndex map[*memSeries]labels.Labels
+	logged   map[*memSeries]bool
 	// pendingMax is the newest in-order time per series of the batch.
 	pendingMax map[*memSeries]int64
+}
+
+var appendBufferPool = sync.Pool{New: func() any { return &appendBuffers{} }}
+
+// maxPooledSamples bounds the batches whose buffers are pooled, so that
+// one huge batch does not pin its memory.
+const maxPooledSamples = 1 << 16
+
+// buffers gets the appender's buffers, from the pool on first use.
+func (a *headAppender) buffers() {
+	if a.appendBuffers == nil {
+		a.appendBuffers = appendBufferPool.Get().(*appendBuffers)
+	}
 }
 
 func (a *headAppender) resolve(ref storage.SeriesRef, lset labels.Labels) (*memSeries, error) {
@@ -54,7 +77,17 @@ func (a *headAppender) resolve(ref storage.SeriesRef, lset labels.Labels) (*memS
 			return s, nil
 		}
 	}
-	return a.head.getOrCreate(lset)
+	s, err := a.head.getOrCreate(lset)
+	if err == nil && !s.logged.Load() {
+		// Keep the labels for the series record: building them back from
+		// the symbol table costs more than keeping them until the commit.
+		a.buffers()
+		if a.logIndex == nil {
+			a.logIndex = map[*memSeries]labels.Labels{}
+		}
+		a.logIndex[s] = lset
+	}
+	return s, err
 }
 
 // Append implements storage.Appender.
@@ -106,6 +139,7 @@ func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingS
 		}
 	}
 	p.s = s
+	a.buffers()
 	a.samples = append(a.samples, p)
 	return storage.SeriesRef(s.ref), nil
 }
@@ -122,6 +156,7 @@ func (a *headAppender) AppendExemplar(ref storage.SeriesRef, lset labels.Labels,
 	if dup, err := a.head.exemplars.check(s.ref, e); err != nil || dup {
 		return storage.SeriesRef(s.ref), err
 	}
+	a.buffers()
 	a.exemplars = append(a.exemplars, pendingExemplar{s: s, e: e})
 	return storage.SeriesRef(s.ref), nil
 }
@@ -141,7 +176,7 @@ func validateExemplar(e exemplar.Exemplar) error {
 // returns once they are on disk.
 func (a *headAppender) Commit() error {
 	defer a.reset()
-	if len(a.samples) == 0 && len(a.exemplars) == 0 {
+	if a.appendBuffers == nil || (len(a.samples) == 0 && len(a.exemplars) == 0) {
 		return nil
 	}
 	h := a.head
@@ -260,18 +295,20 @@ func (a *headAppender) encodeData() {
 // commitMtx, which orders the logged flags.
 func (a *headAppender) records() [][]byte {
 	a.series = a.series[:0]
-	clear(a.logIndex)
+	clear(a.logged)
 	logSeries := func(s *memSeries) {
-		if s.logged.Load() {
+		if s.logged.Load() || a.logged[s] {
 			return
 		}
-		if a.logIndex == nil {
-			a.logIndex = map[*memSeries]struct{}{}
+		if a.logged == nil {
+			a.logged = map[*memSeries]bool{}
 		}
-		if _, ok := a.logIndex[s]; !ok {
-			a.logIndex[s] = struct{}{}
-			a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: a.head.labelsOf(s)})
+		a.logged[s] = true
+		lset, ok := a.logIndex[s]
+		if !ok {
+			lset = a.head.labelsOf(s)
 		}
+		a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: lset})
 	}
 	for _, p := range a.samples {
 		logSeries(p.s)
@@ -373,9 +410,24 @@ func (a *headAppender) Rollback() error {
 }
 
 func (a *headAppender) reset() {
-	clear(a.samples) // drop histogram pointers
-	a.samples = a.samples[:0]
-	a.exemplars = a.exemplars[:0]
+	b := a.appendBuffers
+	if b == nil {
+		return
+	}
+	a.appendBuffers = nil
+	if cap(b.samples) > maxPooledSamples {
+		return
+	}
+	clear(b.samples) // drop series and histogram pointers
+	clear(b.exemplars)
+	clear(b.series)
+	clear(b.hists)
+	clear(b.exs)
+	clear(b.logIndex)
+	clear(b.logged)
+	clear(b.pendingMax)
+	b.samples, b.exemplars, b.recs = b.samples[:0], b.exemplars[:0], b.recs[:0]
+	appendBufferPool.Put(b)
 }
 
 // applySample adds a logged sample to its series, as commit and replay
