@@ -70,6 +70,8 @@ func storageSuite(ctx context.Context, o Options) ([]Result, error) {
 			if err := os.RemoveAll(dir); err != nil {
 				return nil, err
 			}
+			fmt.Fprintf(o.Log, "storage: %s: ingest %.3g/s, heap %.0f B/series, select %.3g/s, replay %.3gs\n",
+				e.name, f.ingest, f.heapPerSeries, f.selectRate, f.replay)
 			e.out.keepBest(f, rep == 0)
 		}
 	}

@@ -85,10 +85,14 @@ func (s *memSeries) appendable(t int64, v float64, h *histogram.Histogram, fh *h
 
 // sameAsLast compares a sample with the newest one. Callers hold mtx.
 func (s *memSeries) sameAsLast(v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) bool {
-	if s.open == nil {
-		return false
+	last := s.open
+	if last == nil {
+		if len(s.sealed) == 0 {
+			return false
+		}
+		last = s.sealed[len(s.sealed)-1].chunk
 	}
-	it := s.open.Iterator(nil)
+	it := last.Iterator(nil)
 	var vt storage.ValueType
 	for x := it.Next(); x != storage.ValNone; x = it.Next() {
 		vt = x
@@ -146,6 +150,11 @@ func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histo
 		}
 	}
 	s.maxT.Store(t)
+	if s.open.NumSamples() >= samplesPerChunk {
+		// Full: seal it now rather than at the next sample, so that its
+		// bytes are held at their exact size from now on.
+		s.seal()
+	}
 	return true
 }
 

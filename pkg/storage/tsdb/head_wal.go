@@ -161,7 +161,7 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 	}
 	sb.Sort()
 	lset := sb.Labels()
-	s := newMemSeries(ref, nil)
+	s := newMemSeries(ref, "")
 	nc := r.uvarint()
 	var chunks []headChunk
 	for i := uint64(0); i < nc && r.err == nil; i++ {

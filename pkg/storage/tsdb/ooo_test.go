@@ -126,3 +126,26 @@ func TestOutOfOrderRefusedWithoutWindow(t *testing.T) {
 	}
 	_ = math.MaxInt64
 }
+
+// A chunk is sealed as soon as it is full; the newest sample is still
+// found there for the duplicate checks.
+func TestDuplicateAfterFullChunk(t *testing.T) {
+	db := openBlocksTest(t, t.TempDir(), nil)
+	defer db.Close()
+	l := labels.FromStrings("__name__", "x")
+	for i := range samplesPerChunk {
+		if err := appendOne(t, db, l, int64(i)*1000, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := int64(samplesPerChunk-1) * 1000
+	if err := appendOne(t, db, l, last, float64(samplesPerChunk-1)); err != nil {
+		t.Fatalf("exact repeat of the newest sample: %v", err)
+	}
+	if err := appendOne(t, db, l, last, 7); !errors.Is(err, storage.ErrDuplicateSample) {
+		t.Fatalf("other value at the newest time: %v", err)
+	}
+	if n := len(dump(t, db)[l.String()]); n != samplesPerChunk {
+		t.Fatalf("%d samples", n)
+	}
+}

@@ -28,7 +28,7 @@ type seriesChunks struct {
 
 // labels returns the series' labels, building them if needed.
 func (s *seriesChunks) labels() labels.Labels {
-	if s.syms != nil && s.lset.IsEmpty() {
+	if s.syms != "" && s.lset.IsEmpty() {
 		sb := scratchBuilders.Get().(*labels.ScratchBuilder)
 		s.lset = s.tab.labels(s.syms, sb)
 		scratchBuilders.Put(sb)

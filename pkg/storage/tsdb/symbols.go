@@ -15,8 +15,22 @@ import (
 // a few bytes per label rather than all of its characters. Labels are
 // built back when a query returns the series.
 
-// symLabels are a label set as uvarint name and value ids, in label order.
-type symLabels []byte
+// symLabels are a label set as uvarint name and value ids, in label order,
+// in a string (immutable, and a string header is smaller than a slice's).
+type symLabels string
+
+// uvarint decodes the id at the start of s and its length.
+func uvarint(s symLabels) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		b := s[i]
+		if b < 0x80 {
+			return x | uint64(b)<<(7*uint(i)), i + 1
+		}
+		x |= uint64(b&0x7f) << (7 * uint(i))
+	}
+	return 0, len(s) + 1 // cannot happen: the table wrote s
+}
 
 type symbolTable struct {
 	mtx  sync.RWMutex
@@ -40,7 +54,7 @@ func newSymbolTable() *symbolTable {
 
 // intern returns lset as ids, counting a use of each.
 func (t *symbolTable) intern(lset labels.Labels) symLabels {
-	out := make(symLabels, 0, 2*lset.Len()+4)
+	out := make([]byte, 0, 2*lset.Len()+4)
 	t.mtx.RLock()
 	missing := false
 	lset.Range(func(l labels.Label) {
@@ -53,9 +67,9 @@ func (t *symbolTable) intern(lset labels.Labels) symLabels {
 		out = binary.AppendUvarint(binary.AppendUvarint(out, uint64(n)), uint64(v))
 	})
 	if !missing {
-		t.forEachID(out, func(id uint32) { t.ref(id).Add(1) })
+		t.forEachID(symLabels(out), func(id uint32) { t.ref(id).Add(1) })
 		t.mtx.RUnlock()
-		return out
+		return symLabels(out)
 	}
 	t.mtx.RUnlock()
 	t.mtx.Lock()
@@ -65,7 +79,7 @@ func (t *symbolTable) intern(lset labels.Labels) symLabels {
 		out = binary.AppendUvarint(out, uint64(t.add(l.Name)))
 		out = binary.AppendUvarint(out, uint64(t.add(l.Value)))
 	})
-	return out
+	return symLabels(out)
 }
 
 // add returns the id of s, creating it, and counts a use. Callers hold the
@@ -106,7 +120,7 @@ func (t *symbolTable) release(sl symLabels) {
 
 func (t *symbolTable) forEachID(sl symLabels, f func(uint32)) {
 	for len(sl) > 0 {
-		id, n := binary.Uvarint(sl)
+		id, n := uvarint(sl)
 		sl = sl[n:]
 		f(uint32(id))
 	}
@@ -116,8 +130,8 @@ func (t *symbolTable) forEachID(sl symLabels, f func(uint32)) {
 // the read lock.
 func (t *symbolTable) pairs(sl symLabels, f func(name, value string) bool) {
 	for len(sl) > 0 {
-		n, k := binary.Uvarint(sl)
-		v, k2 := binary.Uvarint(sl[k:])
+		n, k := uvarint(sl)
+		v, k2 := uvarint(sl[k:])
 		sl = sl[k+k2:]
 		if !f(t.strs[n], t.strs[v]) {
 			return
@@ -181,8 +195,8 @@ func (t *symbolTable) compareLocked(a, b symLabels) int {
 	for start > 0 && a[start-1] >= 0x80 {
 		start--
 	}
-	x, _ := binary.Uvarint(a[start:])
-	y, _ := binary.Uvarint(b[start:])
+	x, _ := uvarint(a[start:])
+	y, _ := uvarint(b[start:])
 	// Whether it is a name or a value does not matter: all before it is
 	// equal, so the strings of the differing ids order the label sets.
 	return strings.Compare(t.strs[x], t.strs[y])

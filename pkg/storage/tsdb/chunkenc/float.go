@@ -82,10 +82,13 @@ func special(v float64) bool {
 // coding on the fly: integer, then a larger decimal scale when a value needs
 // one (the chunk is rewritten), then XOR when nothing exact is left.
 type FloatChunk struct {
-	w    bwriter
-	enc  floatEncoder
-	mode uint8
+	w   bwriter
+	enc floatEncoder
 }
+
+// mode is the chunk's value coding, kept in its header byte only: the head
+// holds one open chunk per series, so every byte of this struct counts.
+func (c *FloatChunk) mode() uint8 { return c.w.b[2] }
 
 // floatEncoder is the state of the last sample written.
 type floatEncoder struct {
@@ -106,7 +109,6 @@ func NewFloatChunk() *FloatChunk {
 func (c *FloatChunk) reset(mode uint8) {
 	c.w = bwriter{b: make([]byte, floatHeader, 32)}
 	c.w.b[2] = mode
-	c.mode = mode
 	c.enc = floatEncoder{xorLead: 0xff}
 }
 
@@ -134,12 +136,12 @@ func (c *FloatChunk) Append(t int64, v float64) {
 	if n == 0 {
 		c.reset(firstMode(v))
 	}
-	if c.mode&modeXOR == 0 {
-		m, ok := scaled(v, c.mode&modeScaleMask)
+	if c.mode()&modeXOR == 0 {
+		m, ok := scaled(v, c.mode()&modeScaleMask)
 		if ok || special(v) {
 			// The value's integer is computed once, for the check and the write.
 			c.enc.writeT(&c.w, n, t)
-			c.enc.writeInt(&c.w, c.mode, n, v, m, ok)
+			c.enc.writeInt(&c.w, c.mode(), n, v, m, ok)
 			binary.BigEndian.PutUint16(c.w.b, uint16(n+1))
 			return
 		}
@@ -164,7 +166,7 @@ func firstMode(v float64) uint8 {
 func (c *FloatChunk) changeMode(v float64) {
 	ts, vs := c.decodeAll()
 	mode := uint8(modeXOR)
-	if k, ok := minScale(v, c.mode&modeScaleMask+1); ok && allScale(vs, k) {
+	if k, ok := minScale(v, c.mode()&modeScaleMask+1); ok && allScale(vs, k) {
 		mode = k
 	}
 	c.reset(mode)
@@ -196,7 +198,7 @@ func (c *FloatChunk) decodeAll() ([]int64, []float64) {
 // write appends sample number i, which the mode can hold.
 func (c *FloatChunk) write(i int, t int64, v float64) {
 	c.enc.writeT(&c.w, i, t)
-	c.enc.writeV(&c.w, c.mode, i, v)
+	c.enc.writeV(&c.w, c.mode(), i, v)
 	binary.BigEndian.PutUint16(c.w.b, uint16(i+1))
 }
 
@@ -296,7 +298,7 @@ func FloatChunkFromBytes(b []byte) (*FloatChunk, error) {
 	if (used+7)/8 != len(b) {
 		return nil, fmt.Errorf("float chunk has %d trailing bytes", len(b)-(used+7)/8)
 	}
-	c := &FloatChunk{mode: b[2], enc: it.enc}
+	c := &FloatChunk{enc: it.enc}
 	c.w.b = append(make([]byte, 0, len(b)+8), b...)
 	c.w.free = uint8((8 - used%8) % 8)
 	return c, nil
