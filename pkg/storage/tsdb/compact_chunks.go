@@ -82,8 +82,29 @@ func (n *chunkNormalizer) merge(cs []headChunk) ([]headChunk, error) {
 	if m.err != nil {
 		return nil, m.err
 	}
+	return codeSamples(m.samples, max(n.maxSamples, samplesPerChunk))
+}
+
+// codeSamples codes a sorted run of samples with unique timestamps as
+// chunks: runs of floats in chunks of up to maxFloats, with the coding that
+// suits them best; histograms in chunks of one kind and bucket layout, of
+// up to samplesPerChunk.
+func codeSamples(samples []pendingSample, maxFloats int) ([]headChunk, error) {
 	var out []headChunk
-	n.ts, n.vs = n.ts[:0], n.vs[:0]
+	var ts []int64
+	var vs []float64
+	flushFloats := func() error {
+		if len(ts) == 0 {
+			return nil
+		}
+		data, err := chunkenc.EncodeFloats(ts, vs)
+		if err != nil {
+			return err
+		}
+		out = append(out, headChunk{minT: ts[0], maxT: ts[len(ts)-1], chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}})
+		ts, vs = ts[:0], vs[:0]
+		return nil
+	}
 	var hc *chunkenc.HistogramChunk
 	var hMin, hMax int64
 	flushHist := func() {
@@ -92,21 +113,18 @@ func (n *chunkNormalizer) merge(cs []headChunk) ([]headChunk, error) {
 		}
 		hc = nil
 	}
-	limit := max(n.maxSamples, samplesPerChunk)
-	for _, p := range m.samples {
+	for _, p := range samples {
 		if p.h == nil && p.fh == nil {
 			flushHist()
-			if len(n.ts) == limit {
-				var err error
-				if out, err = n.flushFloats(out); err != nil {
+			if len(ts) == maxFloats {
+				if err := flushFloats(); err != nil {
 					return nil, err
 				}
 			}
-			n.ts, n.vs = append(n.ts, p.t), append(n.vs, p.v)
+			ts, vs = append(ts, p.t), append(vs, p.v)
 			continue
 		}
-		var err error
-		if out, err = n.flushFloats(out); err != nil {
+		if err := flushFloats(); err != nil {
 			return nil, err
 		}
 		if hc == nil || (p.fh != nil) != (hc.Encoding() == chunkenc.EncFloatHistogram) || hc.NumSamples() >= samplesPerChunk {
@@ -123,7 +141,33 @@ func (n *chunkNormalizer) merge(cs []headChunk) ([]headChunk, error) {
 		hMax = p.t
 	}
 	flushHist()
-	return n.flushFloats(out)
+	if err := flushFloats(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// decodeChunk appends every sample of c to into.
+func decodeChunk(c chunkenc.RawChunk, into []pendingSample) ([]pendingSample, error) {
+	it := c.Iterator(nil)
+	for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
+		into = append(into, sampleAt(it, vt))
+	}
+	return into, it.Err()
+}
+
+// sampleAt is the sample an iterator stands on.
+func sampleAt(it storage.Iterator, vt storage.ValueType) pendingSample {
+	var p pendingSample
+	switch vt {
+	case storage.ValFloat:
+		p.t, p.v = it.At()
+	case storage.ValHistogram:
+		p.t, p.h = it.AtHistogram(nil)
+	case storage.ValFloatHistogram:
+		p.t, p.fh = it.AtFloatHistogram(nil)
+	}
+	return p
 }
 
 func appendHist(c *chunkenc.HistogramChunk, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {

@@ -209,10 +209,9 @@ func (h *Head) gc(drop func(*memSeries) int) {
 	if len(gone) > 0 {
 		h.seriesChanged()
 	}
+	// The newest time stays: it is what late samples are measured against,
+	// even when everything before it went to blocks.
 	h.minTime.Store(newMin)
-	if h.numSeries.Load() == 0 {
-		h.maxTime.Store(math.MinInt64)
-	}
 }
 
 // raiseMinValid refuses in-order samples before t from now on. Commits in

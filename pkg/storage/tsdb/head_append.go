@@ -118,15 +118,14 @@ func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingS
 		return 0, err
 	}
 	h := a.head
-	float := p.h == nil && p.fh == nil
 	if p.t < h.minValidTime.Load() {
-		if !float || !h.oooAllowed(p.t) {
+		if !h.oooAllowed(p.t) {
 			return storage.SeriesRef(s.ref), storage.ErrOutOfBounds
 		}
 		p.ooo = true
 	} else {
 		dup, err := s.appendable(p.t, p.v, p.h, p.fh)
-		if errors.Is(err, storage.ErrOutOfOrderSample) && float && h.oooAllowed(p.t) {
+		if errors.Is(err, storage.ErrOutOfOrderSample) && h.oooAllowed(p.t) {
 			p.ooo, err = true, nil
 		}
 		if err != nil || dup {
@@ -134,7 +133,7 @@ func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingS
 		}
 	}
 	if p.ooo {
-		if dup, err := s.oooDuplicate(p.t, p.v); err != nil || dup {
+		if dup, err := s.oooDuplicate(p); err != nil || dup {
 			return storage.SeriesRef(s.ref), err
 		}
 	}
@@ -231,7 +230,7 @@ func (a *headAppender) classifyLate() (changed bool) {
 		}
 		if !p.ooo && p.t <= newest {
 			changed = true
-			if p.h != nil || p.fh != nil || !a.head.oooAllowed(p.t) {
+			if !a.head.oooAllowed(p.t) {
 				a.head.rejectedAtCommit.Add(1)
 				continue
 			}
@@ -329,30 +328,34 @@ func (a *headAppender) records() [][]byte {
 	return a.recs
 }
 
-// The kinds of samples, each logged in records of its own.
+// The kinds of samples, each logged in records of its own; a late sample's
+// kind has kindLate added.
 const (
 	kindFloat = iota
 	kindHistogram
 	kindFloatHistogram
-	kindLateFloat
+	kindLate = 4
 )
 
 func sampleKind(p pendingSample) int {
+	k := kindFloat
 	switch {
 	case p.h != nil:
-		return kindHistogram
+		k = kindHistogram
 	case p.fh != nil:
-		return kindFloatHistogram
-	case p.ooo:
-		return kindLateFloat
+		k = kindFloatHistogram
 	}
-	return kindFloat
+	if p.ooo {
+		k += kindLate
+	}
+	return k
 }
 
 func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte {
-	if kind == kindFloat || kind == kindLateFloat {
+	late := kind >= kindLate
+	if kind%kindLate == kindFloat {
 		var e record.SamplesEncoder
-		b = e.Start(b, kind == kindLateFloat)
+		b = e.Start(b, late)
 		for _, p := range run {
 			b = e.Append(b, p.s.ref, p.t, p.v)
 		}
@@ -362,7 +365,10 @@ func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte
 	for _, p := range run {
 		a.hists = append(a.hists, record.RefHistogram{Ref: p.s.ref, T: p.t, H: p.h, FH: p.fh})
 	}
-	return record.EncodeHistograms(b, a.hists, kind == kindFloatHistogram)
+	if late {
+		return record.EncodeOOOHistograms(b, a.hists, kind%kindLate == kindFloatHistogram)
+	}
+	return record.EncodeHistograms(b, a.hists, kind%kindLate == kindFloatHistogram)
 }
 
 // apply adds the batch to the series. Callers hold commitMtx.
@@ -440,7 +446,7 @@ func (h *Head) applySample(s *memSeries, p pendingSample) bool {
 	if !p.ooo {
 		return s.append(p.t, p.v, p.h, p.fh, h.blockRange)
 	}
-	if p.h == nil && p.fh == nil && s.insertOOO(p.t, p.v, h.nextOOOSeq) {
+	if s.insertOOO(p, h.nextOOOSeq) {
 		h.oooAppended.Add(1)
 		return true
 	}

@@ -9,22 +9,17 @@ import (
 	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
 )
 
-// Out-of-order samples: with an out-of-order window, a float sample older
-// than its series' newest (or than the blocks already cut) is accepted if it
-// is within the window of the head's newest sample. Late samples wait in a
+// Out-of-order samples: with an out-of-order window, a sample older than
+// its series' newest (or than the blocks already cut) is accepted if it is
+// within the window of the head's newest sample. Late samples wait in a
 // small sorted buffer per series, then in coded chunks that may overlap the
 // series' in-order chunks and one another; queries merge them (a stored
 // sample wins over a late one at the same timestamp), and compaction writes
 // them into blocks that compaction later merges with the overlapping ones.
 
 // oooBufSamples is how many late samples a series buffers before coding
-// them as a chunk.
+// them as chunks.
 const oooBufSamples = 32
-
-type oooSample struct {
-	t int64
-	v float64
-}
 
 // oooChunk is a coded run of late samples. seq orders chunks by creation,
 // so that truncation after a block write drops only what the block holds.
@@ -35,7 +30,7 @@ type oooChunk struct {
 
 // oooData holds a series' late samples.
 type oooData struct {
-	buf    []oooSample // sorted, unique timestamps
+	buf    []pendingSample // sorted, unique timestamps; series unset
 	chunks []oooChunk
 	// snapSeq is the newest chunk a block being written read.
 	snapSeq uint64
@@ -43,31 +38,51 @@ type oooData struct {
 
 // oooAllowed says whether a late sample at t is accepted.
 func (h *Head) oooAllowed(t int64) bool {
-	return h.oooWindow > 0 && t >= h.MaxTime()-h.oooWindow
+	if h.oooWindow <= 0 {
+		return false
+	}
+	maxt := h.MaxTime()
+	// An empty head, or a window reaching below the smallest time, takes all.
+	return maxt < math.MinInt64+h.oooWindow || t >= maxt-h.oooWindow
 }
 
 // oooDuplicate checks a late sample against the late ones held: an exact
 // repeat is ignored (dup), another value at the same time is refused.
-func (s *memSeries) oooDuplicate(t int64, v float64) (dup bool, err error) {
+func (s *memSeries) oooDuplicate(p pendingSample) (dup bool, err error) {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	if s.ooo == nil {
 		return false, nil
 	}
-	old, found := s.ooo.lookup(t)
+	old, found := s.ooo.lookup(p.t)
 	switch {
 	case !found:
 		return false, nil
-	case math.Float64bits(old) == math.Float64bits(v):
+	case sameSample(old, p):
 		return true, nil
 	}
 	return false, storage.ErrDuplicateSample
 }
 
+// sameSample says whether two samples hold the same value.
+func sameSample(a, b pendingSample) bool {
+	switch {
+	case a.h != nil:
+		return b.h != nil && a.h.Equals(b.h)
+	case a.fh != nil:
+		return b.fh != nil && a.fh.Equals(b.fh)
+	}
+	return b.h == nil && b.fh == nil && math.Float64bits(a.v) == math.Float64bits(b.v)
+}
+
+func searchBuf(buf []pendingSample, t int64) (int, bool) {
+	return slices.BinarySearchFunc(buf, t, func(x pendingSample, t int64) int { return cmpInt(x.t, t) })
+}
+
 // lookup finds the late sample at t.
-func (o *oooData) lookup(t int64) (float64, bool) {
-	if i, ok := slices.BinarySearchFunc(o.buf, t, func(x oooSample, t int64) int { return cmpInt(x.t, t) }); ok {
-		return o.buf[i].v, true
+func (o *oooData) lookup(t int64) (pendingSample, bool) {
+	if i, ok := searchBuf(o.buf, t); ok {
+		return o.buf[i], true
 	}
 	var it storage.Iterator
 	for _, c := range o.chunks {
@@ -75,50 +90,52 @@ func (o *oooData) lookup(t int64) (float64, bool) {
 			continue
 		}
 		it = c.chunk.Iterator(it)
-		if it.SeekTo(t) == storage.ValFloat {
-			if ts, v := it.At(); ts == t {
-				return v, true
-			}
+		if vt := it.SeekTo(t); vt != storage.ValNone && it.AtT() == t {
+			return sampleAt(it, vt), true
 		}
 	}
-	return 0, false
+	return pendingSample{}, false
 }
 
-// insertOOO adds a late sample; one already buffered at t wins. It reports
-// whether the sample was added. Callers hold mtx (or own the series).
-func (s *memSeries) insertOOO(t int64, v float64, seq func() uint64) bool {
+// insertOOO adds a late sample; one already held at its time wins. It
+// reports whether the sample was added. Callers hold mtx (or own the series).
+func (s *memSeries) insertOOO(p pendingSample, seq func() uint64) bool {
 	if s.ooo == nil {
 		s.ooo = &oooData{}
 	}
 	o := s.ooo
-	if _, found := o.lookup(t); found {
+	if _, found := o.lookup(p.t); found {
 		return false
 	}
-	i, _ := slices.BinarySearchFunc(o.buf, t, func(x oooSample, t int64) int { return cmpInt(x.t, t) })
-	o.buf = slices.Insert(o.buf, i, oooSample{t, v})
+	p.s, p.ooo = nil, false
+	// The appender's caller may reuse its histograms after the commit.
+	if p.h != nil {
+		p.h = p.h.Copy()
+	}
+	if p.fh != nil {
+		p.fh = p.fh.Copy()
+	}
+	i, _ := searchBuf(o.buf, p.t)
+	o.buf = slices.Insert(o.buf, i, p)
 	if len(o.buf) >= oooBufSamples {
 		o.seal(seq)
 	}
 	return true
 }
 
-// seal codes the buffer as a chunk.
+// seal codes the buffer as chunks.
 func (o *oooData) seal(seq func() uint64) {
 	if len(o.buf) == 0 {
 		return
 	}
-	ts, vs := make([]int64, len(o.buf)), make([]float64, len(o.buf))
-	for i, x := range o.buf {
-		ts[i], vs[i] = x.t, x.v
-	}
-	data, err := chunkenc.EncodeFloats(ts, vs)
+	cs, err := codeSamples(o.buf, math.MaxUint16)
 	if err != nil {
-		return // cannot happen: timestamps are unique and sorted, at most 32
+		return // cannot happen: the samples were validated when appended
 	}
-	o.chunks = append(o.chunks, oooChunk{
-		headChunk: headChunk{minT: ts[0], maxT: ts[len(ts)-1], chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}},
-		seq:       seq(),
-	})
+	for _, c := range cs {
+		o.chunks = append(o.chunks, oooChunk{headChunk: c, seq: seq()})
+	}
+	clear(o.buf)
 	o.buf = o.buf[:0]
 }
 
@@ -138,16 +155,11 @@ func (s *memSeries) oooSnapshot(mint, maxt int64, labelsOnly bool, into []headCh
 		}
 	}
 	if b := s.ooo.buf; len(b) > 0 && b[len(b)-1].t >= mint && b[0].t <= maxt {
-		c := headChunk{minT: b[0].t, maxT: b[len(b)-1].t}
-		if !labelsOnly {
-			ts, vs := make([]int64, len(b)), make([]float64, len(b))
-			for i, x := range b {
-				ts[i], vs[i] = x.t, x.v
-			}
-			data, _ := chunkenc.EncodeFloats(ts, vs)
-			c.chunk = chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}
+		if labelsOnly {
+			return append(into, headChunk{minT: b[0].t, maxT: b[len(b)-1].t})
 		}
-		into = append(into, c)
+		cs, _ := codeSamples(b, math.MaxUint16)
+		into = append(into, cs...)
 	}
 	return into
 }
@@ -167,33 +179,26 @@ func (s *memSeries) oooForBlock(mint, maxt int64, seq func() uint64, into []head
 		case c.minT >= mint && c.maxT < maxt:
 			into = append(into, c.headChunk)
 		default: // only the samples inside the block's range
-			if in := keepSamples(c.headChunk, mint, maxt); in != nil {
-				into = append(into, *in)
-			}
+			in, _ := filterChunk(c.headChunk, func(t int64) bool { return t >= mint && t < maxt })
+			into = append(into, in...)
 		}
 	}
 	return into
 }
 
-// keepSamples codes the samples of c within [mint, maxt) as a chunk; nil
-// if there are none.
-func keepSamples(c headChunk, mint, maxt int64) *headChunk {
-	var ts []int64
-	var vs []float64
-	it := c.chunk.Iterator(nil)
-	for it.Next() == storage.ValFloat {
-		if t, v := it.At(); t >= mint && t < maxt {
-			ts, vs = append(ts, t), append(vs, v)
-		}
-	}
-	if len(ts) == 0 {
-		return nil
-	}
-	data, err := chunkenc.EncodeFloats(ts, vs)
+// filterChunk codes the samples of c whose time keep accepts as chunks; it
+// also returns how many it left out.
+func filterChunk(c headChunk, keep func(int64) bool) ([]headChunk, int) {
+	all, err := decodeChunk(c.chunk, nil)
 	if err != nil {
-		return nil
+		return []headChunk{c}, 0 // cannot happen: the head coded it
 	}
-	return &headChunk{minT: ts[0], maxT: ts[len(ts)-1], chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}}
+	kept := slices.DeleteFunc(all, func(p pendingSample) bool { return !keep(p.t) })
+	cs, err := codeSamples(kept, math.MaxUint16)
+	if err != nil {
+		return []headChunk{c}, 0
+	}
+	return cs, len(all) - len(kept)
 }
 
 // dropOOO removes late samples in [mint, maxt): with snapshotOnly, only
@@ -207,53 +212,27 @@ func (s *memSeries) dropOOO(mint, maxt int64, snapshotOnly bool) int {
 	dropped := 0
 	if !snapshotOnly {
 		n := len(o.buf)
-		o.buf = slices.DeleteFunc(o.buf, func(x oooSample) bool { return x.t >= mint && x.t < maxt })
+		o.buf = slices.DeleteFunc(o.buf, func(x pendingSample) bool { return x.t >= mint && x.t < maxt })
 		dropped += n - len(o.buf)
 	}
-	kept := o.chunks[:0]
+	// A new slice: a chunk may be coded again as several.
+	kept := make([]oooChunk, 0, len(o.chunks))
 	for _, c := range o.chunks {
 		if (snapshotOnly && c.seq > o.snapSeq) || c.maxT < mint || c.minT >= maxt {
 			kept = append(kept, c)
 			continue
 		}
-		rest, n := dropSamples(c, mint, maxt)
+		rest, n := filterChunk(c.headChunk, func(t int64) bool { return t < mint || t >= maxt })
 		dropped += n
-		if rest != nil {
-			kept = append(kept, *rest)
+		for _, r := range rest {
+			kept = append(kept, oooChunk{headChunk: r, seq: c.seq})
 		}
 	}
-	clear(o.chunks[len(kept):])
 	o.chunks = kept
 	if len(o.buf) == 0 && len(o.chunks) == 0 {
 		s.ooo = nil
 	}
 	return dropped
-}
-
-// dropSamples codes again what is left of c outside [mint, maxt).
-func dropSamples(c oooChunk, mint, maxt int64) (*oooChunk, int) {
-	var ts []int64
-	var vs []float64
-	dropped := 0
-	it := c.chunk.Iterator(nil)
-	for it.Next() == storage.ValFloat {
-		t, v := it.At()
-		if t >= mint && t < maxt {
-			dropped++
-			continue
-		}
-		ts, vs = append(ts, t), append(vs, v)
-	}
-	if len(ts) == 0 {
-		return nil, dropped
-	}
-	data, err := chunkenc.EncodeFloats(ts, vs)
-	if err != nil {
-		return &c, 0
-	}
-	c.minT, c.maxT = ts[0], ts[len(ts)-1]
-	c.chunk = chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}
-	return &c, dropped
 }
 
 // oooNumSamples counts the late samples held. Callers hold mtx.

@@ -97,6 +97,7 @@ func encodeSeriesChunks(b []byte, s *memSeries, lset labels.Labels) []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(len(late)))
 	for _, c := range late {
+		b = append(b, byte(c.chunk.Enc))
 		b = binary.AppendVarint(b, c.minT)
 		b = binary.AppendVarint(b, c.maxT)
 		b = binary.AppendUvarint(b, uint64(len(c.chunk.Data)))
@@ -179,12 +180,20 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 	if r.err == nil && len(r.b) > 0 {
 		n := r.uvarint()
 		for i := uint64(0); i < n && r.err == nil; i++ {
+			encB := r.bytes(1)
 			minT, maxT := r.varint(), r.varint()
 			data := slices.Clone(r.bytes(r.uvarint()))
+			if r.err != nil {
+				break
+			}
+			enc := chunkenc.Encoding(encB[0])
+			if err := chunkenc.Validate(enc); err != nil {
+				return nil, lset, fmt.Errorf("late chunk of series %d: %w", ref, err)
+			}
 			if s.ooo == nil {
 				s.ooo = &oooData{}
 			}
-			s.ooo.chunks = append(s.ooo.chunks, oooChunk{headChunk: headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}}})
+			s.ooo.chunks = append(s.ooo.chunks, oooChunk{headChunk: headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}}})
 		}
 	}
 	if r.err != nil {
@@ -373,16 +382,17 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 			}
 		case record.TypeSamples, record.TypeOOOSamples:
 			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
-				late := record.TypeOf(rec) == record.TypeOOOSamples
+				late := record.Late(record.TypeOf(rec))
 				for _, s := range samples {
 					shards.add(s.Ref, pendingSample{t: s.T, v: s.V, ooo: late})
 				}
 				shards.flush()
 			}
-		case record.TypeHistograms, record.TypeFloatHistogram:
+		case record.TypeHistograms, record.TypeFloatHistogram, record.TypeOOOHistograms, record.TypeOOOFloatHistograms:
 			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
+				late := record.Late(record.TypeOf(rec))
 				for _, s := range hists {
-					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH})
+					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH, ooo: late})
 				}
 				shards.flush()
 			}

@@ -149,3 +149,59 @@ func TestDuplicateAfterFullChunk(t *testing.T) {
 		t.Fatalf("%d samples", n)
 	}
 }
+
+// Late native histograms are kept like late floats, through the WAL and
+// the checkpoint.
+func TestOutOfOrderHistograms(t *testing.T) {
+	dir := t.TempDir()
+	opts := func(o *Options) { o.OutOfOrderTimeWindow = time.Hour }
+	db := openBlocksTest(t, dir, opts)
+	l := labels.FromStrings("__name__", "latency")
+	for _, ts := range []int64{10_000, 20_000, 5_000, 15_000, 20_000} {
+		app := db.Appender(context.Background())
+		if _, err := app.AppendHistogram(0, l, ts, testHistogram(uint64(ts/500)), nil); err != nil {
+			t.Fatalf("histogram at %d: %v", ts, err)
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := db.Appender(context.Background())
+	if _, err := app.AppendHistogram(0, l, 5_000, testHistogram(6), nil); !errors.Is(err, storage.ErrDuplicateSample) {
+		t.Fatalf("other histogram at a late one's time: %v", err)
+	}
+	app.Rollback()
+	check := func(stage string) {
+		t.Helper()
+		q, _ := db.Querier(0, 100_000)
+		defer q.Close()
+		ss := q.Select(context.Background(), nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "latency"))
+		if !ss.Next() {
+			t.Fatalf("%s: no series", stage)
+		}
+		it := ss.At().Iterator(nil)
+		var got []int64
+		for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
+			ts, h := it.AtFloatHistogram(nil)
+			if h.Count != float64(ts/500) {
+				t.Fatalf("%s: histogram at %d has count %v", stage, ts, h.Count)
+			}
+			got = append(got, ts)
+		}
+		if len(got) != 4 || got[0] != 5_000 || got[1] != 10_000 || got[2] != 15_000 || got[3] != 20_000 {
+			t.Fatalf("%s: samples at %v", stage, got)
+		}
+	}
+	check("head")
+	db.CloseWithoutCheckpoint()
+	db = openBlocksTest(t, dir, opts)
+	check("after WAL replay")
+	db.Close()
+	db = openBlocksTest(t, dir, opts)
+	defer db.Close()
+	check("after checkpoint")
+	if err := db.FlushHead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check("from blocks")
+}

@@ -26,7 +26,16 @@ const (
 	// TypeOOOSamples holds float samples accepted as out of order: replay
 	// inserts them as late samples, as the commit did.
 	TypeOOOSamples Type = 6
+	// TypeOOOHistograms and TypeOOOFloatHistograms are the histogram
+	// records of samples accepted as out of order.
+	TypeOOOHistograms      Type = 7
+	TypeOOOFloatHistograms Type = 8
 )
+
+// Late says whether records of type t hold samples accepted out of order.
+func Late(t Type) bool {
+	return t == TypeOOOSamples || t == TypeOOOHistograms || t == TypeOOOFloatHistograms
+}
 
 // RefSeries defines a series.
 type RefSeries struct {
@@ -136,9 +145,23 @@ func encodeSamples(b []byte, t Type, samples []RefSample) []byte {
 // EncodeHistograms appends a record of integer histograms (the H of each
 // sample) or float histograms (FH), according to float.
 func EncodeHistograms(b []byte, hs []RefHistogram, float bool) []byte {
-	if float {
+	return encodeHistograms(b, hs, float, false)
+}
+
+// EncodeOOOHistograms appends a record of histograms accepted out of order.
+func EncodeOOOHistograms(b []byte, hs []RefHistogram, float bool) []byte {
+	return encodeHistograms(b, hs, float, true)
+}
+
+func encodeHistograms(b []byte, hs []RefHistogram, float, late bool) []byte {
+	switch {
+	case float && late:
+		b = append(b, byte(TypeOOOFloatHistograms))
+	case float:
 		b = append(b, byte(TypeFloatHistogram))
-	} else {
+	case late:
+		b = append(b, byte(TypeOOOHistograms))
+	default:
 		b = append(b, byte(TypeHistograms))
 	}
 	for _, s := range hs {
@@ -372,14 +395,12 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 
 // Histograms decodes an integer or float histogram record.
 func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error) {
-	float := TypeOf(b) == TypeFloatHistogram
-	r, err := check(b, TypeOf(b))
-	if err != nil {
-		return into, err
+	t := TypeOf(b)
+	float := t == TypeFloatHistogram || t == TypeOOOFloatHistograms
+	if !float && t != TypeHistograms && t != TypeOOOHistograms {
+		return into, fmt.Errorf("record type %d is not a histogram record", t)
 	}
-	if !float && TypeOf(b) != TypeHistograms {
-		return into, fmt.Errorf("record type %d is not a histogram record", TypeOf(b))
-	}
+	r := &reader{b: b[1:]}
 	for len(r.b) > 0 && r.err == nil {
 		s := RefHistogram{Ref: r.uvarint(), T: r.varint()}
 		if float {
