@@ -368,6 +368,7 @@ type exemplarQuerier struct{ h *Head }
 
 func (q exemplarQuerier) Select(start, end int64, matchers ...[]*labels.Matcher) ([]exemplar.QueryResult, error) {
 	want := map[uint64]bool{}
+	orphans := q.h.exemplars.orphanLabels()
 	for _, ms := range matchers {
 		refs, err := index.Select(q.h.postings, ms...)
 		if err != nil {
@@ -376,18 +377,36 @@ func (q exemplarQuerier) Select(start, end int64, matchers ...[]*labels.Matcher)
 		for _, r := range refs {
 			want[r] = true
 		}
+		for ref, lset := range orphans {
+			if matchesAll(ms, lset) {
+				want[ref] = true
+			}
+		}
 	}
 	var out []exemplar.QueryResult
 	for ref, es := range q.h.exemplars.inRange(want, start, end) {
-		s := q.h.series.getByRef(ref)
-		if s == nil {
+		var lset labels.Labels
+		if s := q.h.series.getByRef(ref); s != nil {
+			lset = q.h.labelsOf(s)
+		} else if l, ok := orphans[ref]; ok {
+			lset = l
+		} else {
 			continue
 		}
 		sort.SliceStable(es, func(i, j int) bool { return es[i].Ts < es[j].Ts })
-		out = append(out, exemplar.QueryResult{SeriesLabels: q.h.labelsOf(s), Exemplars: es})
+		out = append(out, exemplar.QueryResult{SeriesLabels: lset, Exemplars: es})
 	}
 	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].SeriesLabels, out[j].SeriesLabels) < 0 })
 	return out, nil
+}
+
+func matchesAll(ms []*labels.Matcher, lset labels.Labels) bool {
+	for _, m := range ms {
+		if !m.Matches(lset.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Close checkpoints the head, so that the next start loads it without

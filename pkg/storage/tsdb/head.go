@@ -202,6 +202,7 @@ func (h *Head) gc(drop func(*memSeries) int) {
 	for _, s := range gone {
 		h.series.remove(s, s.removed.Hash())
 		h.symbols.release(s.syms)
+		h.exemplars.orphan(s.ref, *s.removed)
 		refs[s.ref] = struct{}{}
 	}
 	h.postings.Delete(refs)

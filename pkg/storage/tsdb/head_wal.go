@@ -263,6 +263,16 @@ func (h *Head) checkpoint(logger *slog.Logger) error {
 		s.mtx.Unlock()
 		werr = cw.Log(buf)
 	})
+	// Dropped series whose exemplars remain: their labels, so that a
+	// restart can still answer for those exemplars (replay makes them
+	// series without samples, which the next truncation drops again).
+	var orphans []record.RefSeries
+	for ref, lset := range h.exemplars.orphanLabels() {
+		orphans = append(orphans, record.RefSeries{Ref: ref, Labels: lset})
+	}
+	if len(orphans) > 0 && werr == nil {
+		werr = cw.Log(record.EncodeSeries(nil, orphans))
+	}
 	var exs []record.RefExemplar
 	h.exemplars.each(func(ref uint64, e exemplar.Exemplar) {
 		exs = append(exs, record.RefExemplar{Ref: ref, T: e.Ts, V: e.Value, HasTs: e.HasTs, Labels: e.Labels})

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage"
 )
 
 func TestCardinalityStats(t *testing.T) {
@@ -103,4 +106,54 @@ func TestSortedSeriesCacheInvalidated(t *testing.T) {
 	if got := dump(t, db, m); len(got) != 1 {
 		t.Fatalf("after removing series: %d series: %v", len(got), got)
 	}
+}
+
+// Native histograms are returned intact from blocks, and exemplars stay
+// queryable after their series left the head for blocks, across restarts.
+func TestHistogramsAndExemplarsThroughBlocks(t *testing.T) {
+	dir := t.TempDir()
+	db := openBlocksTest(t, dir, nil)
+	l := labels.FromStrings("__name__", "latency", "job", "x")
+	ex := exemplar.Exemplar{Labels: labels.FromStrings("trace_id", "abc"), Value: 1, Ts: 1000, HasTs: true}
+	app := db.Appender(context.Background())
+	ref, _ := app.AppendHistogram(0, l, 1000, testHistogram(4), nil)
+	app.AppendHistogram(ref, l, 2000, nil, testHistogram(8).ToFloat(nil))
+	if _, err := app.AppendExemplar(ref, l, ex); err != nil {
+		t.Fatal(err)
+	}
+	app.Commit()
+	fill(t, db, 2, 0, 1000) // other series go on for hours: blocks are cut
+	maintain(t, db)
+	if db.head.series.getByHash(l.Hash(), l) != nil {
+		t.Fatal("the histogram series is still in the head")
+	}
+	check := func(stage string) {
+		t.Helper()
+		q, _ := db.Querier(0, 10_000)
+		ss := q.Select(context.Background(), nil, labels.MustNewMatcher(labels.MatchEqual, "job", "x"))
+		if !ss.Next() {
+			t.Fatalf("%s: series not found", stage)
+		}
+		it := ss.At().Iterator(nil)
+		if vt := it.Next(); vt != storage.ValHistogram {
+			t.Fatalf("%s: first sample %v", stage, vt)
+		}
+		if _, h := it.AtHistogram(nil); h.Count != 4 || h.Sum != 6 {
+			t.Fatalf("%s: histogram %v", stage, h)
+		}
+		if vt := it.Next(); vt != storage.ValFloatHistogram {
+			t.Fatalf("%s: second sample %v", stage, vt)
+		}
+		q.Close()
+		eq, _ := db.ExemplarQuerier(context.Background())
+		res, err := eq.Select(0, 5000, []*labels.Matcher{labels.MustNewMatcher(labels.MatchEqual, "job", "x")})
+		if err != nil || len(res) != 1 || !labels.Equal(res[0].SeriesLabels, l) || len(res[0].Exemplars) != 1 || !res[0].Exemplars[0].Equals(ex) {
+			t.Fatalf("%s: exemplars %+v %v", stage, res, err)
+		}
+	}
+	check("blocks")
+	db.Close()
+	db = openBlocksTest(t, dir, nil)
+	defer db.Close()
+	check("after restart")
 }
