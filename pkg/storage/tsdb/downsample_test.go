@@ -2,7 +2,9 @@ package tsdb
 
 import (
 	"context"
+	"log/slog"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +187,63 @@ func TestDownsampling(t *testing.T) {
 	maintain(t, db)
 	if n := len(db.Blocks()); n != blocks {
 		t.Fatalf("%d blocks after restart and maintenance, %d before", n, blocks)
+	}
+}
+
+// A downsampled copy of a block that compaction then merges into a larger
+// one is replaced by the copy of the larger one: copies never overlap, and
+// each is made from a block being served.
+func TestDownsampledCopiesReplaced(t *testing.T) {
+	var logs strings.Builder
+	db := openBlocksTest(t, t.TempDir(), func(o *Options) {
+		o.BlockRange, o.MaxBlockDuration = time.Hour, 3*time.Hour
+		o.Downsample5mAfter, o.Downsample1hAfter = 90*time.Minute, 100*time.Hour
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	defer db.Close()
+	for h := range 12 {
+		fill(t, db, 3, h*240, (h+1)*240)
+		maintain(t, db)
+	}
+	raw := map[string]bool{}
+	var copies []BlockMeta
+	for _, b := range db.Blocks() {
+		if m := b.Meta(); m.Resolution == 0 {
+			raw[m.ULID] = true
+		} else {
+			copies = append(copies, m)
+		}
+	}
+	if made := strings.Count(logs.String(), "Block downsampled"); len(copies) == 0 || made <= len(copies) {
+		t.Fatalf("%d copies made, %d served: no copy was replaced", made, len(copies))
+	}
+	for i, c := range copies {
+		if !raw[c.DownsampledFrom] {
+			t.Errorf("5m block [%d, %d) made from %s, which is not served", c.MinTime, c.MaxTime, c.DownsampledFrom)
+		}
+		for _, o := range copies[i+1:] {
+			if c.MinTime < o.MaxTime && o.MinTime < c.MaxTime {
+				t.Errorf("5m blocks [%d, %d) and [%d, %d) overlap", c.MinTime, c.MaxTime, o.MinTime, o.MaxTime)
+			}
+		}
+	}
+	// The downsampled series agree with the raw one.
+	m := labels.MustNewMatcher(labels.MatchEqual, "i", "1")
+	rawS := selectWith(t, db, nil, m)
+	down := selectWith(t, db, &storage.SelectHints{MaxResolution: Resolution5m, Func: "count_over_time"}, m)
+	n := 0.0
+	for _, s := range down {
+		if s.t < copies[len(copies)-1].MaxTime {
+			n += s.v
+		}
+	}
+	want := 0
+	for _, s := range rawS {
+		if s.t < copies[len(copies)-1].MaxTime {
+			want++
+		}
+	}
+	if int(n) != want {
+		t.Fatalf("5m counts add up to %v raw samples, want %d", n, want)
 	}
 }
