@@ -263,9 +263,13 @@ func (db *DB) Maintain(ctx context.Context) error {
 }
 
 // Truncate drops the samples older than mint: the head's, and the blocks
-// that hold nothing newer.
+// that hold nothing newer. It does nothing while a compaction runs (which
+// may take minutes), so that a periodic caller is never held up: it is
+// meant to be called again.
 func (db *DB) Truncate(mint int64) {
-	db.maintMtx.Lock()
+	if !db.maintMtx.TryLock() {
+		return
+	}
 	defer db.maintMtx.Unlock()
 	db.deleteBlocksBefore(mint, "time")
 	db.truncateHead(mint)
