@@ -53,7 +53,7 @@ test-go:
 # Storage fuzz targets, FUZZ_TIME each (the seed corpora run in test-go too).
 FUZZ_TIME ?= 10s
 FUZZ_TARGETS := chunkenc:FuzzFloatDecode chunkenc:FuzzHistogramDecode chunkenc:FuzzFloatRoundTrip \
-	wal:FuzzReader record:FuzzDecode
+	wal:FuzzReader record:FuzzDecode index:FuzzBlockReader
 
 ## test-fuzz: a short fuzzing run of the storage decoders.
 test-fuzz:

@@ -10,8 +10,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +54,59 @@ type StorageConfig struct {
 	Fsync string `yaml:"fsync"`
 	// FsyncInterval is the period of the "interval" policy (default 1s).
 	FsyncInterval model.Duration `yaml:"fsync_interval"`
+	// RetentionSize, when set, deletes the oldest blocks while blocks and
+	// WAL take more than this many bytes ("50GB"; units as Prometheus's
+	// --storage.tsdb.retention.size, powers of 1024).
+	RetentionSize ByteSize `yaml:"retention_size"`
+	// OutOfOrderTimeWindow accepts samples older than their series' newest
+	// one if they are within this of the newest sample (default 0: refused).
+	OutOfOrderTimeWindow model.Duration `yaml:"out_of_order_time_window"`
+	// Downsampling keeps 5m and 1h aggregates of old data for long-range
+	// queries (default true).
+	Downsampling *bool `yaml:"downsampling"`
+	// Downsample5mAfter and Downsample1hAfter are the ages past which data
+	// is downsampled to 5m and 1h (default 40h and 10d, as Thanos).
+	Downsample5mAfter model.Duration `yaml:"downsample_5m_after"`
+	Downsample1hAfter model.Duration `yaml:"downsample_1h_after"`
+}
+
+// DownsamplingEnabled says whether downsampling runs.
+func (s StorageConfig) DownsamplingEnabled() bool { return s.Downsampling == nil || *s.Downsampling }
+
+// ByteSize is a size in bytes written with a unit: B, KB, MB, GB, TB, PB,
+// EB (powers of 1024, as Prometheus reads them), or a plain number.
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	shift  uint
+}{{"EB", 60}, {"PB", 50}, {"TB", 40}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"B", 0}}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// ParseByteSize reads a size such as "512MB".
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	shift := uint(0)
+	for _, u := range byteUnits {
+		if strings.HasSuffix(strings.ToUpper(t), u.suffix) {
+			t, shift = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || (shift > 0 && n > math.MaxInt64>>shift) {
+		return 0, fmt.Errorf("invalid size %q: want a non-negative number with an optional unit (B, KB, MB, GB, TB, PB, EB)", s)
+	}
+	return ByteSize(n << shift), nil
 }
 
 // DefaultRetention is the retention used when graft.yml sets none.
@@ -147,6 +202,10 @@ func (g GraftSection) validate() error {
 	}
 	if g.Storage.FsyncInterval < 0 {
 		return fmt.Errorf("graft.storage.fsync_interval must not be negative, got %s", g.Storage.FsyncInterval)
+	}
+	if g.Storage.Downsample5mAfter > 0 && g.Storage.Downsample1hAfter > 0 && g.Storage.Downsample1hAfter < g.Storage.Downsample5mAfter {
+		return fmt.Errorf("graft.storage.downsample_1h_after (%s) must not be shorter than downsample_5m_after (%s)",
+			g.Storage.Downsample1hAfter, g.Storage.Downsample5mAfter)
 	}
 	if err := g.RemoteWrite.validate(); err != nil {
 		return err

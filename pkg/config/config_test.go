@@ -107,6 +107,33 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestStorageOptions(t *testing.T) {
+	c := load(t, "graft:\n  storage:\n    retention_size: 512MB\n    out_of_order_time_window: 30m\n    downsampling: false\n    downsample_5m_after: 2d\n")
+	st := c.Graft.Storage
+	if st.RetentionSize != 512<<20 || st.OutOfOrderTimeWindow != model.Duration(30*time.Minute) || st.DownsamplingEnabled() ||
+		st.Downsample5mAfter != model.Duration(48*time.Hour) {
+		t.Fatalf("storage options %+v", st)
+	}
+	if d := load(t, "graft:\n  storage:\n    retention: 1d\n").Graft.Storage; !d.DownsamplingEnabled() || d.RetentionSize != 0 {
+		t.Fatalf("defaults %+v", d)
+	}
+	for in, want := range map[string]int64{"0": 0, "100": 100, "1KB": 1024, "2 GB": 2 << 30, "1tb": 1 << 40} {
+		if got, err := config.ParseByteSize(in); err != nil || int64(got) != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"-1GB", "1XB", "GB", "1.5GB", "99999999EB"} {
+		if _, err := config.ParseByteSize(bad); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted", bad)
+		}
+	}
+	err := loadErr(t, "graft:\n  storage:\n    retention_size: lots\n")
+	if !strings.Contains(err.Error(), "lots") {
+		t.Errorf("error does not name the bad size: %v", err)
+	}
+	loadErr(t, "graft:\n  storage:\n    downsample_5m_after: 20d\n    downsample_1h_after: 10d\n")
+}
+
 func TestInvalidRetention(t *testing.T) {
 	for _, v := range []string{"0s", "0", "-1d", "abc", "1x", "[1]"} {
 		t.Run(v, func(t *testing.T) {

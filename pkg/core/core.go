@@ -147,10 +147,16 @@ func openStorage(opts Options, cfg *config.Config) (*tsdb.DB, error) {
 		return nil, fmt.Errorf("graft.storage.fsync: %w", err)
 	}
 	db, err := tsdb.Open(opts.DataDir, tsdb.Options{
-		Retention:     time.Duration(sc.Retention),
-		Fsync:         policy,
-		FsyncInterval: time.Duration(sc.FsyncInterval),
-		Logger:        opts.Logger.With("component", "tsdb"),
+		Retention:            time.Duration(sc.Retention),
+		RetentionSize:        int64(sc.RetentionSize),
+		OutOfOrderTimeWindow: time.Duration(sc.OutOfOrderTimeWindow),
+		Fsync:                policy,
+		FsyncInterval:        time.Duration(sc.FsyncInterval),
+		DisableDownsampling:  !sc.DownsamplingEnabled(),
+		Downsample5mAfter:    time.Duration(sc.Downsample5mAfter),
+		Downsample1hAfter:    time.Duration(sc.Downsample1hAfter),
+		Logger:               opts.Logger.With("component", "tsdb"),
+		Registerer:           opts.Registerer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open storage: %w", err)

@@ -80,7 +80,10 @@ func (c *Core) Health() Health {
 
 	c.mtx.RLock()
 	h.ConfigFile = c.cfg.Source
-	h.Warnings = c.cfg.Warnings
+	h.Warnings = slices.Clone(c.cfg.Warnings)
+	for _, b := range c.store.CorruptBlocks() {
+		h.Warnings = append(h.Warnings, fmt.Sprintf("storage block %s is corrupt and was set aside in %s: %s", b.ULID, b.Dir, b.Err))
+	}
 	if c.reloadErr != nil {
 		h.ConfigError = c.reloadErr.Error()
 	}

@@ -70,6 +70,12 @@ type SelectHints struct {
 	Step  int64 // Query step in ms; 0 for instant queries.
 	Range int64 // Range of the enclosing range selector in ms, if any.
 	Func  string
+	// MaxResolution is the coarsest resolution (ms between points) of
+	// downsampled data the reader accepts for this select; 0 reads raw
+	// samples only. Storages without downsampled data ignore it. With
+	// downsampled data, Func chooses the aggregate returned (min, max,
+	// sum, count, a counter for rate and increase, else the average).
+	MaxResolution int64
 }
 
 // Querier reads series over a fixed time range [mint, maxt].

@@ -5,25 +5,16 @@ import (
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage"
 )
 
-// Change says that samples of a series (all series when Labels is empty)
-// were added or removed within [MinT, MaxT] at a generation.
-type Change struct {
-	Generation uint64
-	Labels     labels.Labels
-	MinT, MaxT int64
-}
-
-// Changes answers ChangesSince.
-type Changes struct {
-	// Generation is the current generation: ask from it next time.
-	Generation uint64
-	// Complete is false when the feed no longer holds every change since the
-	// generation asked about: the caller must treat everything as changed.
-	Complete bool
-	Changes  []Change
-}
+// Change and Changes are the storage package's: the DB implements
+// storage.ChangeFeed.
+type (
+	Change  = storage.Change
+	Changes = storage.Changes
+)
 
 // changeFeed records which time ranges of which series changed, so that a
 // results cache can invalidate exactly. Appends near the newest time of the
@@ -65,12 +56,18 @@ func (f *changeFeed) resetCommit() {
 		}
 	}
 	f.recentMin, f.recentMax = math.MaxInt64, math.MinInt64
-	clear(f.exact)
+	if len(f.exact) > 1024 {
+		f.exact = nil // do not keep the buckets of one large backfill
+	} else {
+		clear(f.exact)
+	}
 }
 
-// observe records one appended sample of series ref.
+// observe records one appended sample of series ref. A sample near the
+// newest time, even a new series' first, joins the commit's all-series
+// change: only late samples and backfill are worth recording per series.
 func (f *changeFeed) observe(ref uint64, prevMax, t int64) {
-	if t >= f.floor && prevMax != math.MinInt64 {
+	if t >= f.floor {
 		f.recentMin, f.recentMax = min(f.recentMin, t), max(f.recentMax, t)
 		return
 	}
@@ -110,7 +107,7 @@ func (f *changeFeed) commit() {
 }
 
 // deleted records that samples of every series within [mint, maxt] went
-// (retention, a block set aside).
+// (retention, a block set aside) or were replaced (downsampled copies).
 func (f *changeFeed) deleted(mint, maxt int64) {
 	f.mtx.Lock()
 	defer f.mtx.Unlock()

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +34,14 @@ func crashLabels(i int) labels.Labels {
 
 func crashValue(round, i int) float64 { return float64(round*crashSeries+i) / 4 }
 
+// Every fifth round from round 40 also commits two late samples to series
+// 0: one inside the head, one in a range already cut into a block.
+func lateRound(r int) bool { return r >= 40 && r%5 == 0 }
+
+func lateSamples(r int) []sample {
+	return []sample{{int64(r)*1000 - 30500, -float64(r) - 0.5}, {int64(r)*1000 - 2500, -float64(r)}}
+}
+
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		if err := crashChild(dir); err != nil {
@@ -44,13 +53,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// crashChild ingests rounds until it is killed.
+// crashOptions make blocks small, so that a kill often lands in the middle
+// of cutting a block from the head or compacting blocks.
+func crashOptions(policy wal.FsyncPolicy) Options {
+	return Options{Fsync: policy, WALSegmentSize: 64 << 10, MaintenanceInterval: time.Hour,
+		BlockRange: 10 * time.Second, MaxBlockDuration: 90 * time.Second, Retention: 24 * time.Hour,
+		OutOfOrderTimeWindow: time.Minute}
+}
+
+// crashChild ingests rounds until it is killed, while another goroutine
+// runs maintenance (blocks cut from the head, compaction, checkpoints)
+// back to back.
 func crashChild(dir string) error {
 	policy, _ := wal.ParseFsyncPolicy(os.Getenv("GRAFT_TSDB_CRASH_FSYNC"))
-	db, err := Open(dir, Options{Fsync: policy, WALSegmentSize: 64 << 10, MaintenanceInterval: time.Hour})
+	db, err := Open(dir, crashOptions(policy))
 	if err != nil {
 		return err
 	}
+	go func() {
+		for {
+			if err := db.Maintain(context.Background()); err != nil {
+				fmt.Fprintln(os.Stderr, "maintenance:", err)
+				os.Exit(3)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
 	st := db.Stats()
 	round := 0
 	if st.NumSamples > 0 {
@@ -65,16 +93,18 @@ func crashChild(dir string) error {
 				return err
 			}
 		}
+		if lateRound(round) {
+			for _, s := range lateSamples(round) {
+				if _, err := app.Append(refs[0], crashLabels(0), s.t, s.v); err != nil {
+					return fmt.Errorf("late sample at %d: %w", s.t, err)
+				}
+			}
+		}
 		if err := app.Commit(); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "committed %d\n", round)
 		out.Flush()
-		if round%40 == 39 {
-			if err := db.Checkpoint(); err != nil {
-				return err
-			}
-		}
 	}
 }
 
@@ -94,6 +124,7 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	deadline := time.Now().Add(2 * time.Minute)
 	lastCommitted := -1
+	interrupted := 0 // kills that left a block half written
 	for k := 0; k < kills && time.Now().Before(deadline); k++ {
 		fsync := []string{"commit", "segment", "interval"}[k%3]
 		cmd := exec.Command(exe, "-test.run=^$")
@@ -135,18 +166,46 @@ func TestCrashRecovery(t *testing.T) {
 			lastCommitted = max(lastCommitted, n)
 		}
 		cmd.Wait()
-		lastCommitted = verifyCrashState(t, dir, lastCommitted, k)
+		if interruptedBlockWrite(dir) {
+			interrupted++
+		}
+		lastCommitted = verifyCrashState(t, dir, lastCommitted, k, true)
 	}
-	t.Logf("%d kills survived, %d rounds committed", kills, lastCommitted+1)
+	entries, _ := os.ReadDir(dir)
+	blocks := 0
+	for _, e := range entries {
+		if isULID(e.Name()) {
+			blocks++
+		}
+	}
+	if blocks == 0 {
+		t.Fatal("no block was ever written: the test does not exercise compaction")
+	}
+	t.Logf("%d kills survived (%d during a block write), %d rounds committed, %d blocks on disk", kills, interrupted, lastCommitted+1, blocks)
+}
+
+// interruptedBlockWrite says whether a block directory is still being
+// written (or deleted).
+func interruptedBlockWrite(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), tmpSuffix) || strings.HasSuffix(e.Name(), deletingSuffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyCrashState opens the DB as the next start would and checks it; it
 // returns the newest round present.
-func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
+func verifyCrashState(t *testing.T, dir string, committed, kill int, withLate bool) int {
 	t.Helper()
-	db, err := Open(dir, Options{Fsync: wal.FsyncSegment, MaintenanceInterval: time.Hour})
+	db, err := Open(dir, crashOptions(wal.FsyncSegment))
 	if err != nil {
 		t.Fatalf("kill %d: reopen: %v", kill, err)
+	}
+	if cb := db.CorruptBlocks(); len(cb) > 0 {
+		t.Fatalf("kill %d: the crash left a corrupt block: %+v", kill, cb)
 	}
 	// Close without a checkpoint: the child replays the WAL as after the crash.
 	defer db.CloseWithoutCheckpoint()
@@ -155,8 +214,20 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
 		t.Fatalf("kill %d: %d series after restart, want %d", kill, len(got), crashSeries)
 	}
 	present := -1
+	var late []sample
 	for i := range crashSeries {
 		samples := got[crashLabels(i).String()]
+		if i == 0 {
+			inOrder := samples[:0:0]
+			for _, s := range samples {
+				if s.t%1000 == 0 {
+					inOrder = append(inOrder, s)
+				} else {
+					late = append(late, s)
+				}
+			}
+			samples = inOrder
+		}
 		rounds := len(samples) - 1
 		if i == 0 {
 			present = rounds
@@ -172,6 +243,16 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int) int {
 	}
 	if present < committed || present > committed+1 {
 		t.Fatalf("kill %d: rounds 0..%d present, the child reported 0..%d committed", kill, present, committed)
+	}
+	var wantLate []sample
+	for r := range present + 1 {
+		if withLate && lateRound(r) {
+			wantLate = append(wantLate, lateSamples(r)...)
+		}
+	}
+	slices.SortFunc(wantLate, func(a, b sample) int { return cmpInt(a.t, b.t) })
+	if !slices.Equal(late, wantLate) && len(late)+len(wantLate) > 0 {
+		t.Fatalf("kill %d: %d late samples of rounds 0..%d, want %d\ngot  %v\nwant %v", kill, len(late), present, len(wantLate), late, wantLate)
 	}
 	return present
 }

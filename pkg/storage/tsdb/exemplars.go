@@ -1,9 +1,11 @@
 package tsdb
 
 import (
+	"maps"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
 )
@@ -27,13 +29,17 @@ type exemplarRing struct {
 	full bool
 	// last is the newest exemplar per series, for order and duplicate checks.
 	last map[uint64]exemplar.Exemplar
+	// orphans are the labels of series the head dropped (their samples all
+	// in blocks) whose exemplars are still held, so that they stay
+	// queryable until the ring evicts them.
+	orphans map[uint64]labels.Labels
 }
 
 func newExemplarRing(size int) *exemplarRing {
 	if size <= 0 {
 		size = DefaultMaxExemplars
 	}
-	return &exemplarRing{max: size, last: map[uint64]exemplar.Exemplar{}}
+	return &exemplarRing{max: size, last: map[uint64]exemplar.Exemplar{}, orphans: map[uint64]labels.Labels{}}
 }
 
 // check says whether e may follow the series' newest exemplar: an exact
@@ -67,6 +73,7 @@ func (r *exemplarRing) add(ref uint64, e exemplar.Exemplar) {
 	}
 	if old := r.buf[r.next]; r.full && r.last[old.ref].Equals(old.e) {
 		delete(r.last, old.ref) // the series' newest exemplar is being evicted
+		delete(r.orphans, old.ref)
 	}
 	r.buf[r.next] = storedExemplar{ref: ref, e: e}
 	r.last[ref] = e
@@ -99,4 +106,20 @@ func (r *exemplarRing) inRange(want map[uint64]bool, start, end int64) map[uint6
 		}
 	})
 	return out
+}
+
+// orphan keeps the labels of a series the head drops, if it has exemplars.
+func (r *exemplarRing) orphan(ref uint64, lset labels.Labels) {
+	r.mtx.Lock()
+	defer r.mtx.Unlock()
+	if _, ok := r.last[ref]; ok {
+		r.orphans[ref] = lset
+	}
+}
+
+// orphanLabels returns the labels of the dropped series with exemplars.
+func (r *exemplarRing) orphanLabels() map[uint64]labels.Labels {
+	r.mtx.RLock()
+	defer r.mtx.RUnlock()
+	return maps.Clone(r.orphans)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -21,6 +22,7 @@ type Head struct {
 	wal        *wal.WAL // nil: no durability (tests, snapshots)
 
 	series   *stripeSeries
+	symbols  *symbolTable
 	postings *index.MemPostings
 	lastRef  atomic.Uint64
 
@@ -40,13 +42,30 @@ type Head struct {
 
 	exemplars *exemplarRing
 	feed      *changeFeed
+
+	// readers are the queriers reading the head, for truncation to wait on.
+	readers readerEpochs
+	// seriesGen changes whenever a series is created or removed; sorted
+	// caches the sorted series of recent selects of the same generation.
+	seriesGen atomic.Uint64
+	sorted    sortedCache
+	// oooWindow accepts late samples within this of the newest (ms); 0: none.
+	oooWindow int64
+	oooSeq    atomic.Uint64
+	// oooAppended counts late samples accepted.
+	oooAppended atomic.Int64
 }
 
+// nextOOOSeq numbers the late chunks of every series.
+func (h *Head) nextOOOSeq() uint64 { return h.oooSeq.Add(1) }
+
 func newHead(w *wal.WAL, blockRange int64, maxExemplars int, feed *changeFeed) *Head {
+	symbols := newSymbolTable()
 	h := &Head{
 		blockRange: blockRange,
 		wal:        w,
-		series:     newStripeSeries(),
+		symbols:    symbols,
+		series:     newStripeSeries(symbols),
 		postings:   index.NewMemPostings(),
 		exemplars:  newExemplarRing(maxExemplars),
 		feed:       feed,
@@ -73,12 +92,38 @@ func (h *Head) getOrCreate(lset labels.Labels) (*memSeries, error) {
 }
 
 func (h *Head) create(hash, ref uint64, lset labels.Labels) *memSeries {
-	s, created := h.series.getOrSet(hash, newMemSeries(ref, lset.Copy()))
-	if created {
-		h.postings.Add(s.ref, s.lset)
-		h.numSeries.Add(1)
+	return h.add(hash, lset, newMemSeries(ref, h.symbols.intern(lset)))
+}
+
+// recreate makes a new series with the labels of s, which garbage
+// collection removed (and released its symbols).
+func (h *Head) recreate(s *memSeries) *memSeries {
+	lset := *s.removed
+	return h.create(lset.Hash(), h.lastRef.Add(1), lset)
+}
+
+// add registers ms, whose labels are lset, unless a series with them
+// exists: that one is returned.
+func (h *Head) add(hash uint64, lset labels.Labels, ms *memSeries) *memSeries {
+	s, created := h.series.getOrSet(hash, lset, ms)
+	if !created {
+		h.symbols.release(ms.syms)
+		return s
 	}
+	h.postings.Add(s.ref, lset)
+	h.numSeries.Add(1)
+	h.seriesChanged()
 	return s
+}
+
+var scratchBuilders = sync.Pool{New: func() any { return &labels.ScratchBuilder{} }}
+
+// labelsOf builds the labels of a series.
+func (h *Head) labelsOf(s *memSeries) labels.Labels {
+	sb := scratchBuilders.Get().(*labels.ScratchBuilder)
+	l := h.symbols.labels(s.syms, sb)
+	scratchBuilders.Put(sb)
+	return l
 }
 
 // updateBounds widens the head's time range to include [mint, maxt].
@@ -103,21 +148,50 @@ func (h *Head) MinTime() int64 { return h.minTime.Load() }
 // MaxTime is the newest sample's time, math.MinInt64 when empty.
 func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
 
-// truncate drops the chunks that end before mint and the series left
-// empty, and refuses new samples before mint.
-func (h *Head) truncate(mint int64) {
+// truncate drops the in-order chunks that end before mint (and, with
+// late, the late samples before mint) and the series left empty, and
+// refuses new in-order samples before mint.
+func (h *Head) truncate(mint int64, late bool) {
 	h.commitMtx.Lock()
 	defer h.commitMtx.Unlock()
 	if mint > h.minValidTime.Load() {
 		h.minValidTime.Store(mint)
 	}
+	h.gc(func(s *memSeries) int {
+		n := s.truncate(mint)
+		if late {
+			n += s.dropOOO(math.MinInt64, mint, false)
+		}
+		return n
+	})
+}
+
+// dropPersisted drops what a block of [mint, maxt) now holds: the late
+// samples it read and, with inOrder, the in-order chunks before maxt.
+func (h *Head) dropPersisted(mint, maxt int64, inOrder bool) {
+	h.commitMtx.Lock()
+	defer h.commitMtx.Unlock()
+	h.gc(func(s *memSeries) int {
+		n := s.dropOOO(mint, maxt, true)
+		if inOrder {
+			n += s.truncate(maxt)
+		}
+		return n
+	})
+}
+
+// gc applies drop to every series (it returns how many samples went),
+// removes the series left empty and recomputes the head's bounds. Callers
+// hold commitMtx.
+func (h *Head) gc(drop func(*memSeries) int) {
 	var gone []*memSeries
 	newMin := int64(math.MaxInt64)
 	h.series.forEach(func(s *memSeries) {
 		s.mtx.Lock()
-		h.numSamples.Add(-int64(s.truncate(mint)))
+		h.numSamples.Add(-int64(drop(s)))
 		if s.empty() {
-			s.removed = true
+			lset := h.labelsOf(s)
+			s.removed = &lset
 			gone = append(gone, s)
 		} else {
 			newMin = min(newMin, s.minT())
@@ -126,15 +200,74 @@ func (h *Head) truncate(mint int64) {
 	})
 	refs := make(map[uint64]struct{}, len(gone))
 	for _, s := range gone {
-		h.series.remove(s)
+		h.series.remove(s, s.removed.Hash())
+		h.symbols.release(s.syms)
+		h.exemplars.orphan(s.ref, *s.removed)
 		refs[s.ref] = struct{}{}
 	}
 	h.postings.Delete(refs)
 	h.numSeries.Add(-int64(len(gone)))
-	h.minTime.Store(newMin)
-	if newMin == math.MaxInt64 {
-		h.maxTime.Store(math.MinInt64)
+	if len(gone) > 0 {
+		h.seriesChanged()
 	}
+	// The newest time stays: it is what late samples are measured against,
+	// even when everything before it went to blocks.
+	h.minTime.Store(newMin)
+}
+
+// raiseMinValid refuses in-order samples before t from now on. Commits in
+// flight finish first, so that what a block cut below t reads is final.
+func (h *Head) raiseMinValid(t int64) {
+	h.commitMtx.Lock()
+	defer h.commitMtx.Unlock()
+	if t > h.minValidTime.Load() {
+		h.minValidTime.Store(t)
+	}
+}
+
+// blockInput reads the head's samples in [mint, maxt) as a block's input.
+// Chunks never span a block range boundary, so whole chunks are taken.
+func (h *Head) blockInput(mint, maxt int64) blockInput {
+	var list []*memSeries
+	syms := map[string]struct{}{}
+	h.series.forEach(func(s *memSeries) {
+		s.mtx.Lock()
+		has := s.hasDataIn(mint, maxt)
+		s.mtx.Unlock()
+		if has {
+			list = append(list, s)
+		}
+	})
+	h.symbols.mtx.RLock()
+	for _, s := range list {
+		h.symbols.pairs(s.syms, func(n, v string) bool {
+			syms[n], syms[v] = struct{}{}, struct{}{}
+			return true
+		})
+	}
+	h.symbols.mtx.RUnlock()
+	slices.SortFunc(list, func(a, b *memSeries) int { return h.symbols.compare(a.syms, b.syms) })
+	in := blockInput{symbols: make([]string, 0, len(syms))}
+	for s := range syms {
+		in.symbols = append(in.symbols, s)
+	}
+	in.each = func(ctx context.Context, yield func(seriesChunks) error) error {
+		for i, s := range list {
+			if i%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			s.mtx.Lock()
+			cs := s.chunksIn(mint, maxt, h.nextOOOSeq)
+			s.mtx.Unlock()
+			if err := yield(seriesChunks{lset: h.labelsOf(s), chunks: cs}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return in
 }
 
 // Appender opens an appender on the head.

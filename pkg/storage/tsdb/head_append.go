@@ -1,8 +1,10 @@
 package tsdb
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -18,6 +20,8 @@ type pendingSample struct {
 	v  float64
 	h  *histogram.Histogram
 	fh *histogram.FloatHistogram
+	// ooo says the sample was accepted as a late one (floats only).
+	ooo bool
 }
 
 type pendingExemplar struct {
@@ -28,18 +32,43 @@ type pendingExemplar struct {
 // headAppender buffers samples until Commit logs them to the WAL and adds
 // them to their series.
 type headAppender struct {
-	head      *Head
+	head *Head
+	*appendBuffers
+}
+
+// appendBuffers are an appender's batch and scratch space. They go back to
+// a pool after each commit or rollback: scrape loops open an appender per
+// scrape, and growing these anew each time costs more than the appends.
+type appendBuffers struct {
 	samples   []pendingSample
 	exemplars []pendingExemplar
 
 	// scratch for WAL records
 	series   []record.RefSeries
-	floats   []record.RefSample
 	hists    []record.RefHistogram
+	data     []byte // samples and exemplars records
+	dataEnds []int
 	exs      []record.RefExemplar
 	buf      []byte
 	recs     [][]byte
-	logIndex map[*memSeries]struct{}
+	// logIndex holds the labels of series this batch logs, or will.
+	logIndex map[*memSeries]labels.Labels
+	logged   map[*memSeries]bool
+	// pendingMax is the newest in-order time per series of the batch.
+	pendingMax map[*memSeries]int64
+}
+
+var appendBufferPool = sync.Pool{New: func() any { return &appendBuffers{} }}
+
+// maxPooledSamples bounds the batches whose buffers are pooled, so that
+// one huge batch does not pin its memory.
+const maxPooledSamples = 1 << 16
+
+// buffers gets the appender's buffers, from the pool on first use.
+func (a *headAppender) buffers() {
+	if a.appendBuffers == nil {
+		a.appendBuffers = appendBufferPool.Get().(*appendBuffers)
+	}
 }
 
 func (a *headAppender) resolve(ref storage.SeriesRef, lset labels.Labels) (*memSeries, error) {
@@ -48,7 +77,17 @@ func (a *headAppender) resolve(ref storage.SeriesRef, lset labels.Labels) (*memS
 			return s, nil
 		}
 	}
-	return a.head.getOrCreate(lset)
+	s, err := a.head.getOrCreate(lset)
+	if err == nil && !s.logged.Load() {
+		// Keep the labels for the series record: building them back from
+		// the symbol table costs more than keeping them until the commit.
+		a.buffers()
+		if a.logIndex == nil {
+			a.logIndex = map[*memSeries]labels.Labels{}
+		}
+		a.logIndex[s] = lset
+	}
+	return s, err
 }
 
 // Append implements storage.Appender.
@@ -78,14 +117,28 @@ func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingS
 	if err != nil {
 		return 0, err
 	}
-	if p.t < a.head.minValidTime.Load() {
-		return storage.SeriesRef(s.ref), storage.ErrOutOfBounds
+	h := a.head
+	if p.t < h.minValidTime.Load() {
+		if !h.oooAllowed(p.t) {
+			return storage.SeriesRef(s.ref), storage.ErrOutOfBounds
+		}
+		p.ooo = true
+	} else {
+		dup, err := s.appendable(p.t, p.v, p.h, p.fh)
+		if errors.Is(err, storage.ErrOutOfOrderSample) && h.oooAllowed(p.t) {
+			p.ooo, err = true, nil
+		}
+		if err != nil || dup {
+			return storage.SeriesRef(s.ref), err
+		}
 	}
-	dup, err := s.appendable(p.t, p.v, p.h, p.fh)
-	if err != nil || dup {
-		return storage.SeriesRef(s.ref), err
+	if p.ooo {
+		if dup, err := s.oooDuplicate(p); err != nil || dup {
+			return storage.SeriesRef(s.ref), err
+		}
 	}
 	p.s = s
+	a.buffers()
 	a.samples = append(a.samples, p)
 	return storage.SeriesRef(s.ref), nil
 }
@@ -102,6 +155,7 @@ func (a *headAppender) AppendExemplar(ref storage.SeriesRef, lset labels.Labels,
 	if dup, err := a.head.exemplars.check(s.ref, e); err != nil || dup {
 		return storage.SeriesRef(s.ref), err
 	}
+	a.buffers()
 	a.exemplars = append(a.exemplars, pendingExemplar{s: s, e: e})
 	return storage.SeriesRef(s.ref), nil
 }
@@ -121,16 +175,27 @@ func validateExemplar(e exemplar.Exemplar) error {
 // returns once they are on disk.
 func (a *headAppender) Commit() error {
 	defer a.reset()
-	if len(a.samples) == 0 && len(a.exemplars) == 0 {
+	if a.appendBuffers == nil || (len(a.samples) == 0 && len(a.exemplars) == 0) {
 		return nil
 	}
 	h := a.head
+	// The samples' records are coded before the commit lock is taken; the
+	// rare commit whose series changed meanwhile codes them again.
+	if h.wal != nil {
+		a.encodeData()
+	}
 	h.commitMtx.Lock()
-	a.reresolve()
+	dirty := a.reresolve()
+	if h.oooWindow > 0 && a.classifyLate() {
+		dirty = true
+	}
 	var seq uint64
 	if h.wal != nil {
+		if dirty {
+			a.encodeData()
+		}
 		var err error
-		if seq, err = h.wal.Write(a.encode()...); err != nil {
+		if seq, err = h.wal.Write(a.records()...); err != nil {
 			h.commitMtx.Unlock()
 			return fmt.Errorf("commit: %w", err)
 		}
@@ -148,98 +213,162 @@ func (a *headAppender) Commit() error {
 	return nil
 }
 
+// classifyLate marks as late the float samples that an earlier sample of
+// the same series in this batch overtook, so that they are logged and
+// applied as late samples; the ones outside the window are dropped.
+// Callers hold commitMtx.
+func (a *headAppender) classifyLate() (changed bool) {
+	if a.pendingMax == nil {
+		a.pendingMax = map[*memSeries]int64{}
+	}
+	clear(a.pendingMax)
+	kept := a.samples[:0]
+	for _, p := range a.samples {
+		newest, ok := a.pendingMax[p.s]
+		if !ok {
+			newest = p.s.maxT.Load()
+		}
+		if !p.ooo && p.t <= newest {
+			changed = true
+			if !a.head.oooAllowed(p.t) {
+				a.head.rejectedAtCommit.Add(1)
+				continue
+			}
+			p.ooo = true
+		}
+		if !p.ooo {
+			a.pendingMax[p.s] = p.t
+		}
+		kept = append(kept, p)
+	}
+	clear(a.samples[len(kept):])
+	a.samples = kept
+	return changed
+}
+
 // reresolve swaps series that garbage collection removed since Append for
 // their live successors. Callers hold commitMtx.
-func (a *headAppender) reresolve() {
+func (a *headAppender) reresolve() (changed bool) {
 	for i := range a.samples {
-		if s := a.samples[i].s; s.removed {
-			a.samples[i].s = a.head.create(s.lset.Hash(), a.head.lastRef.Add(1), s.lset)
+		if s := a.samples[i].s; s.removed != nil {
+			a.samples[i].s = a.head.recreate(s)
+			changed = true
 		}
 	}
 	for i := range a.exemplars {
-		if s := a.exemplars[i].s; s.removed {
-			a.exemplars[i].s = a.head.create(s.lset.Hash(), a.head.lastRef.Add(1), s.lset)
+		if s := a.exemplars[i].s; s.removed != nil {
+			a.exemplars[i].s = a.head.recreate(s)
+			changed = true
 		}
 	}
+	return changed
 }
 
-// encode builds the WAL records of the batch: definitions of series not
-// logged yet first, then the samples in runs of one kind each, in append
-// order (replay must apply them in the order commit does), then exemplars.
-func (a *headAppender) encode() [][]byte {
-	a.series, a.exs = a.series[:0], a.exs[:0]
-	clear(a.logIndex)
-	logSeries := func(s *memSeries) {
-		if s.logged.Load() {
-			return
-		}
-		if a.logIndex == nil {
-			a.logIndex = map[*memSeries]struct{}{}
-		}
-		if _, ok := a.logIndex[s]; !ok {
-			a.logIndex[s] = struct{}{}
-			a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: s.lset})
-		}
-	}
-	for _, p := range a.samples {
-		logSeries(p.s)
-	}
-	for _, p := range a.exemplars {
-		logSeries(p.s)
-		a.exs = append(a.exs, record.RefExemplar{Ref: p.s.ref, T: p.e.Ts, V: p.e.Value, HasTs: p.e.HasTs, Labels: p.e.Labels})
-	}
-	a.buf = a.buf[:0]
-	var bounds []int // ends of the records in a.buf
-	if len(a.series) > 0 {
-		a.buf = record.EncodeSeries(a.buf, a.series)
-		bounds = append(bounds, len(a.buf))
-	}
+// encodeData codes the batch's samples and exemplars as WAL records, the
+// samples in runs of one kind each, in append order (replay must apply
+// them in the order commit does).
+func (a *headAppender) encodeData() {
+	a.data, a.dataEnds = a.data[:0], a.dataEnds[:0]
 	for i := 0; i < len(a.samples); {
 		kind := sampleKind(a.samples[i])
 		j := i
 		for j < len(a.samples) && sampleKind(a.samples[j]) == kind {
 			j++
 		}
-		a.buf = a.encodeRun(a.buf, a.samples[i:j], kind)
-		bounds = append(bounds, len(a.buf))
+		a.data = a.encodeRun(a.data, a.samples[i:j], kind)
+		a.dataEnds = append(a.dataEnds, len(a.data))
 		i = j
 	}
-	if len(a.exs) > 0 {
-		a.buf = record.EncodeExemplars(a.buf, a.exs)
-		bounds = append(bounds, len(a.buf))
+	if len(a.exemplars) > 0 {
+		a.exs = a.exs[:0]
+		for _, p := range a.exemplars {
+			a.exs = append(a.exs, record.RefExemplar{Ref: p.s.ref, T: p.e.Ts, V: p.e.Value, HasTs: p.e.HasTs, Labels: p.e.Labels})
+		}
+		a.data = record.EncodeExemplars(a.data, a.exs)
+		a.dataEnds = append(a.dataEnds, len(a.data))
+	}
+}
+
+// records returns the batch's WAL records: the definitions of series not
+// logged yet, then the coded samples and exemplars. Callers hold
+// commitMtx, which orders the logged flags.
+func (a *headAppender) records() [][]byte {
+	a.series = a.series[:0]
+	clear(a.logged)
+	logSeries := func(s *memSeries) {
+		if s.logged.Load() || a.logged[s] {
+			return
+		}
+		if a.logged == nil {
+			a.logged = map[*memSeries]bool{}
+		}
+		a.logged[s] = true
+		lset, ok := a.logIndex[s]
+		if !ok {
+			lset = a.head.labelsOf(s)
+		}
+		a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: lset})
+	}
+	for _, p := range a.samples {
+		logSeries(p.s)
+	}
+	for _, p := range a.exemplars {
+		logSeries(p.s)
 	}
 	a.recs = a.recs[:0]
+	if len(a.series) > 0 {
+		a.buf = record.EncodeSeries(a.buf[:0], a.series)
+		a.recs = append(a.recs, a.buf)
+	}
 	start := 0
-	for _, end := range bounds {
-		a.recs = append(a.recs, a.buf[start:end])
+	for _, end := range a.dataEnds {
+		a.recs = append(a.recs, a.data[start:end])
 		start = end
 	}
 	return a.recs
 }
 
+// The kinds of samples, each logged in records of its own; a late sample's
+// kind has kindLate added.
+const (
+	kindFloat = iota
+	kindHistogram
+	kindFloatHistogram
+	kindLate = 4
+)
+
 func sampleKind(p pendingSample) int {
+	k := kindFloat
 	switch {
 	case p.h != nil:
-		return 1
+		k = kindHistogram
 	case p.fh != nil:
-		return 2
+		k = kindFloatHistogram
 	}
-	return 0
+	if p.ooo {
+		k += kindLate
+	}
+	return k
 }
 
 func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte {
-	if kind == 0 {
-		a.floats = a.floats[:0]
+	late := kind >= kindLate
+	if kind%kindLate == kindFloat {
+		var e record.SamplesEncoder
+		b = e.Start(b, late)
 		for _, p := range run {
-			a.floats = append(a.floats, record.RefSample{Ref: p.s.ref, T: p.t, V: p.v})
+			b = e.Append(b, p.s.ref, p.t, p.v)
 		}
-		return record.EncodeSamples(b, a.floats)
+		return b
 	}
 	a.hists = a.hists[:0]
 	for _, p := range run {
 		a.hists = append(a.hists, record.RefHistogram{Ref: p.s.ref, T: p.t, H: p.h, FH: p.fh})
 	}
-	return record.EncodeHistograms(b, a.hists, kind == 2)
+	if late {
+		return record.EncodeOOOHistograms(b, a.hists, kind%kindLate == kindFloatHistogram)
+	}
+	return record.EncodeHistograms(b, a.hists, kind%kindLate == kindFloatHistogram)
 }
 
 // apply adds the batch to the series. Callers hold commitMtx.
@@ -251,20 +380,24 @@ func (a *headAppender) apply() {
 		s := p.s
 		s.mtx.Lock()
 		prevMax := s.maxT.Load()
-		ok := s.append(p.t, p.v, p.h, p.fh, h.blockRange)
+		ok := h.applySample(s, p)
 		s.mtx.Unlock()
 		if !ok {
 			rejected++
 			continue
 		}
 		added++
-		mint, maxt = min(mint, p.t), max(maxt, p.t)
+		if s.maxT.Load() == p.t { // in order; late samples leave the bounds
+			mint, maxt = min(mint, p.t), max(maxt, p.t)
+		}
 		if h.feed != nil {
 			h.feed.observe(s.ref, prevMax, p.t)
 		}
 	}
 	if added > 0 {
-		h.updateBounds(mint, maxt)
+		if maxt != math.MinInt64 {
+			h.updateBounds(mint, maxt)
+		}
 		h.numSamples.Add(added)
 	}
 	h.rejectedAtCommit.Add(rejected)
@@ -283,7 +416,39 @@ func (a *headAppender) Rollback() error {
 }
 
 func (a *headAppender) reset() {
-	clear(a.samples) // drop histogram pointers
-	a.samples = a.samples[:0]
-	a.exemplars = a.exemplars[:0]
+	b := a.appendBuffers
+	if b == nil {
+		return
+	}
+	a.appendBuffers = nil
+	if cap(b.samples) > maxPooledSamples {
+		return
+	}
+	clear(b.samples) // drop series and histogram pointers
+	clear(b.exemplars)
+	clear(b.series)
+	clear(b.hists)
+	clear(b.exs)
+	clear(b.logIndex)
+	clear(b.logged)
+	clear(b.pendingMax)
+	b.samples, b.exemplars, b.recs = b.samples[:0], b.exemplars[:0], b.recs[:0]
+	appendBufferPool.Put(b)
+}
+
+// applySample adds a logged sample to its series, as commit and replay
+// both do: in order, or as a late sample if it was logged as one. An
+// in-order sample that is not after the newest is dropped: at commit, a
+// sample of a concurrent commit overtook it (classifyLate handles those of
+// the same commit); at replay, the checkpoint already holds it. Callers
+// hold s.mtx (or own s during replay).
+func (h *Head) applySample(s *memSeries, p pendingSample) bool {
+	if !p.ooo {
+		return s.append(p.t, p.v, p.h, p.fh, h.blockRange)
+	}
+	if s.insertOOO(p, h.nextOOOSeq) {
+		h.oooAppended.Add(1)
+		return true
+	}
+	return false
 }

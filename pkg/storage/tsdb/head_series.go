@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -26,7 +27,7 @@ type headChunk struct {
 type memSeries struct {
 	mtx  sync.Mutex
 	ref  uint64
-	lset labels.Labels
+	syms symLabels // the labels, as ids of the head's symbol table
 
 	sealed   []headChunk
 	open     chunkenc.Chunk // *FloatChunk or *HistogramChunk, nil when none
@@ -37,18 +38,21 @@ type memSeries struct {
 
 	// logged says the series record is in the WAL (or a checkpoint).
 	logged atomic.Bool
-	// removed is set when garbage collection drops the series; a commit
-	// still holding it re-resolves the labels.
-	removed bool
+	// removed holds the series' labels once garbage collection dropped it
+	// (and released its symbols): a commit still holding it re-resolves them.
+	removed *labels.Labels
+	// ooo holds late samples (nil unless the out-of-order window let some in).
+	ooo *oooData
 }
 
-func newMemSeries(ref uint64, lset labels.Labels) *memSeries {
-	s := &memSeries{ref: ref, lset: lset}
+func newMemSeries(ref uint64, syms symLabels) *memSeries {
+	s := &memSeries{ref: ref, syms: syms}
 	s.maxT.Store(math.MinInt64)
 	return s
 }
 
-// minT is the oldest timestamp held, or math.MaxInt64. Callers hold mtx.
+// minT is the oldest in-order timestamp held, or math.MaxInt64. Callers
+// hold mtx.
 func (s *memSeries) minT() int64 {
 	if len(s.sealed) > 0 {
 		return s.sealed[0].minT
@@ -59,7 +63,7 @@ func (s *memSeries) minT() int64 {
 	return math.MaxInt64
 }
 
-func (s *memSeries) empty() bool { return len(s.sealed) == 0 && s.open == nil }
+func (s *memSeries) empty() bool { return len(s.sealed) == 0 && s.open == nil && s.ooo == nil }
 
 // appendable checks t against the newest sample: equal timestamps are
 // accepted only with the very same value (dup: nothing to store).
@@ -81,10 +85,14 @@ func (s *memSeries) appendable(t int64, v float64, h *histogram.Histogram, fh *h
 
 // sameAsLast compares a sample with the newest one. Callers hold mtx.
 func (s *memSeries) sameAsLast(v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) bool {
-	if s.open == nil {
-		return false
+	last := s.open
+	if last == nil {
+		if len(s.sealed) == 0 {
+			return false
+		}
+		last = s.sealed[len(s.sealed)-1].chunk
 	}
-	it := s.open.Iterator(nil)
+	it := last.Iterator(nil)
 	var vt storage.ValueType
 	for x := it.Next(); x != storage.ValNone; x = it.Next() {
 		vt = x
@@ -142,6 +150,11 @@ func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histo
 		}
 	}
 	s.maxT.Store(t)
+	if s.open.NumSamples() >= samplesPerChunk {
+		// Full: seal it now rather than at the next sample, so that its
+		// bytes are held at their exact size from now on.
+		s.seal()
+	}
 	return true
 }
 
@@ -190,23 +203,79 @@ func (s *memSeries) truncate(mint int64) int {
 }
 
 // snapshot returns the chunks overlapping [mint, maxt], the open one copied
-// so that appends can go on while a query reads it.
-func (s *memSeries) snapshot(mint, maxt int64, into []headChunk) []headChunk {
+// so that appends can go on while a query reads it, in-order chunks before
+// inOrderMin left out (blocks hold them), late chunks last. With
+// labelsOnly, only the chunks' time ranges are set.
+func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk) []headChunk {
+	return s.snapshotIn(mint, maxt, inOrderMin, labelsOnly, into, nil)
+}
+
+// snapshotIn is snapshot copying the open chunk into a, if not nil.
+func (s *memSeries) snapshotIn(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk, a *arena) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
+	lateMin := mint
+	mint = max(mint, inOrderMin)
 	for _, c := range s.sealed {
 		if c.maxT >= mint && c.minT <= maxt {
+			if labelsOnly {
+				c.chunk = chunkenc.RawChunk{}
+			}
 			into = append(into, c)
 		}
 	}
 	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
-		into = append(into, headChunk{
-			minT:  s.openMinT,
-			maxT:  s.maxT.Load(),
-			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: append([]byte(nil), s.open.Bytes()...)},
-		})
+		c := headChunk{minT: s.openMinT, maxT: s.maxT.Load()}
+		if !labelsOnly {
+			c.chunk = chunkenc.RawChunk{Enc: s.open.Encoding(), Data: a.copy(s.open.Bytes())}
+		}
+		into = append(into, c)
 	}
-	return into
+	return s.oooSnapshot(lateMin, maxt, labelsOnly, into)
+}
+
+// hasDataIn says whether the series has samples in [mint, maxt). Callers
+// hold mtx.
+func (s *memSeries) hasDataIn(mint, maxt int64) bool {
+	for _, c := range s.sealed {
+		if c.minT < maxt && c.maxT >= mint {
+			return true
+		}
+	}
+	if s.open != nil && s.open.NumSamples() > 0 && s.openMinT < maxt && s.maxT.Load() >= mint {
+		return true
+	}
+	if s.ooo == nil {
+		return false
+	}
+	for _, x := range s.ooo.buf {
+		if x.t >= mint && x.t < maxt {
+			return true
+		}
+	}
+	for _, c := range s.ooo.chunks {
+		if c.minT < maxt && c.maxT >= mint {
+			return true
+		}
+	}
+	return false
+}
+
+// chunksIn returns the in-order chunks within [mint, maxt), the open one
+// copied, then the late chunks overlapping it (see oooForBlock). Callers
+// hold mtx.
+func (s *memSeries) chunksIn(mint, maxt int64, seq func() uint64) []headChunk {
+	var cs []headChunk
+	for _, c := range s.sealed {
+		if c.minT >= mint && c.maxT < maxt {
+			cs = append(cs, c)
+		}
+	}
+	if s.open != nil && s.open.NumSamples() > 0 && s.openMinT >= mint && s.maxT.Load() < maxt {
+		cs = append(cs, headChunk{minT: s.openMinT, maxT: s.maxT.Load(),
+			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: slices.Clone(s.open.Bytes())}})
+	}
+	return s.oooForBlock(mint, maxt, seq, cs)
 }
 
 // numSamples counts the samples held. Callers hold mtx.
@@ -218,5 +287,5 @@ func (s *memSeries) numSamples() int {
 	if s.open != nil {
 		n += s.open.NumSamples()
 	}
-	return n
+	return n + s.oooNumSamples()
 }

@@ -61,11 +61,11 @@ func lastCheckpoint(walDir string) (int, error) {
 	return last, nil
 }
 
-func encodeSeriesChunks(b []byte, s *memSeries) []byte {
+func encodeSeriesChunks(b []byte, s *memSeries, lset labels.Labels) []byte {
 	b = append(b, byte(typeSeriesChunks))
 	b = binary.AppendUvarint(b, s.ref)
-	b = binary.AppendUvarint(b, uint64(s.lset.Len()))
-	s.lset.Range(func(l labels.Label) {
+	b = binary.AppendUvarint(b, uint64(lset.Len()))
+	lset.Range(func(l labels.Label) {
 		b = binary.AppendUvarint(b, uint64(len(l.Name)))
 		b = append(b, l.Name...)
 		b = binary.AppendUvarint(b, uint64(len(l.Value)))
@@ -85,9 +85,25 @@ func encodeSeriesChunks(b []byte, s *memSeries) []byte {
 		b = append(b, c.chunk.Data...)
 	}
 	if s.open != nil && s.open.NumSamples() > 0 {
-		return append(b, 1)
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
 	}
-	return append(b, 0)
+	// Late samples follow, as float chunks (the buffer coded as one); a
+	// checkpoint written before they existed ends here.
+	late := s.oooSnapshot(math.MinInt64, math.MaxInt64, false, nil)
+	if len(late) == 0 {
+		return b
+	}
+	b = binary.AppendUvarint(b, uint64(len(late)))
+	for _, c := range late {
+		b = append(b, byte(c.chunk.Enc))
+		b = binary.AppendVarint(b, c.minT)
+		b = binary.AppendVarint(b, c.maxT)
+		b = binary.AppendUvarint(b, uint64(len(c.chunk.Data)))
+		b = append(b, c.chunk.Data...)
+	}
+	return b
 }
 
 type byteReader struct {
@@ -132,8 +148,9 @@ func (r *byteReader) fail() {
 	r.b = nil
 }
 
-// decodeSeriesChunks restores a series from a checkpoint record.
-func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
+// decodeSeriesChunks restores a series from a checkpoint record; its labels
+// are returned for the caller to intern.
+func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, error) {
 	r := &byteReader{b: b[1:]}
 	ref := r.uvarint()
 	n := r.uvarint()
@@ -144,7 +161,8 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 		sb.Add(name, value)
 	}
 	sb.Sort()
-	s := newMemSeries(ref, sb.Labels())
+	lset := sb.Labels()
+	s := newMemSeries(ref, "")
 	nc := r.uvarint()
 	var chunks []headChunk
 	for i := uint64(0); i < nc && r.err == nil; i++ {
@@ -159,11 +177,30 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 	}
 	flag := r.bytes(1)
 	open := len(flag) == 1 && flag[0] == 1
+	if r.err == nil && len(r.b) > 0 {
+		n := r.uvarint()
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			encB := r.bytes(1)
+			minT, maxT := r.varint(), r.varint()
+			data := slices.Clone(r.bytes(r.uvarint()))
+			if r.err != nil {
+				break
+			}
+			enc := chunkenc.Encoding(encB[0])
+			if err := chunkenc.Validate(enc); err != nil {
+				return nil, lset, fmt.Errorf("late chunk of series %d: %w", ref, err)
+			}
+			if s.ooo == nil {
+				s.ooo = &oooData{}
+			}
+			s.ooo.chunks = append(s.ooo.chunks, oooChunk{headChunk: headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}}})
+		}
+	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, lset, r.err
 	}
 	if len(chunks) == 0 {
-		return s, nil
+		return s, lset, nil
 	}
 	s.maxT.Store(chunks[len(chunks)-1].maxT)
 	if open {
@@ -179,12 +216,12 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, error) {
 			err = chunkenc.Validate(last.chunk.Enc)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reopen chunk of series %d: %w", ref, err)
+			return nil, lset, fmt.Errorf("reopen chunk of series %d: %w", ref, err)
 		}
 		s.openMinT = last.minT
 	}
 	s.sealed = chunks
-	return s, nil
+	return s, lset, nil
 }
 
 // checkpoint snapshots the head into a checkpoint that replaces every WAL
@@ -222,10 +259,20 @@ func (h *Head) checkpoint(logger *slog.Logger) error {
 			return
 		}
 		s.mtx.Lock()
-		buf = encodeSeriesChunks(buf[:0], s)
+		buf = encodeSeriesChunks(buf[:0], s, h.labelsOf(s))
 		s.mtx.Unlock()
 		werr = cw.Log(buf)
 	})
+	// Dropped series whose exemplars remain: their labels, so that a
+	// restart can still answer for those exemplars (replay makes them
+	// series without samples, which the next truncation drops again).
+	var orphans []record.RefSeries
+	for ref, lset := range h.exemplars.orphanLabels() {
+		orphans = append(orphans, record.RefSeries{Ref: ref, Labels: lset})
+	}
+	if len(orphans) > 0 && werr == nil {
+		werr = cw.Log(record.EncodeSeries(nil, orphans))
+	}
 	var exs []record.RefExemplar
 	h.exemplars.each(func(ref uint64, e exemplar.Exemplar) {
 		exs = append(exs, record.RefExemplar{Ref: ref, T: e.Ts, V: e.Value, HasTs: e.HasTs, Labels: e.Labels})
@@ -328,11 +375,11 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 			h.minValidTime.Store(max(h.minValidTime.Load(), minValid))
 			h.bumpRef(lastRef)
 		case typeSeriesChunks:
-			s, derr := decodeSeriesChunks(rec, h.blockRange)
+			s, lset, derr := decodeSeriesChunks(rec, h.blockRange)
 			if derr != nil {
 				return fmt.Errorf("checkpoint series: %w", derr)
 			}
-			h.restore(s)
+			h.restore(s, lset)
 		case record.TypeSeries:
 			if series, err = dec.Series(rec, series[:0]); err == nil {
 				for _, s := range series {
@@ -343,17 +390,19 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 					}
 				}
 			}
-		case record.TypeSamples:
+		case record.TypeSamples, record.TypeOOOSamples:
 			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
+				late := record.Late(record.TypeOf(rec))
 				for _, s := range samples {
-					shards.add(s.Ref, pendingSample{t: s.T, v: s.V})
+					shards.add(s.Ref, pendingSample{t: s.T, v: s.V, ooo: late})
 				}
 				shards.flush()
 			}
-		case record.TypeHistograms, record.TypeFloatHistogram:
+		case record.TypeHistograms, record.TypeFloatHistogram, record.TypeOOOHistograms, record.TypeOOOFloatHistograms:
 			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
+				late := record.Late(record.TypeOf(rec))
 				for _, s := range hists {
-					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH})
+					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH, ooo: late})
 				}
 				shards.flush()
 			}
@@ -387,16 +436,20 @@ func (h *Head) bumpRef(ref uint64) {
 	}
 }
 
-// restore adds a series loaded from a checkpoint.
-func (h *Head) restore(s *memSeries) {
+// restore adds a series loaded from a checkpoint, with labels lset.
+func (h *Head) restore(s *memSeries, lset labels.Labels) {
+	if s.ooo != nil {
+		for i := range s.ooo.chunks {
+			s.ooo.chunks[i].seq = h.nextOOOSeq()
+		}
+	}
 	h.bumpRef(s.ref)
 	s.logged.Store(true)
-	got, created := h.series.getOrSet(s.lset.Hash(), s)
-	if !created {
+	s.syms = h.symbols.intern(lset)
+	got := h.add(lset.Hash(), lset, s)
+	if got != s {
 		return
 	}
-	h.postings.Add(got.ref, got.lset)
-	h.numSeries.Add(1)
 	if n := got.numSamples(); n > 0 {
 		h.numSamples.Add(int64(n))
 		h.updateBounds(got.minT(), got.maxT.Load())
@@ -483,19 +536,23 @@ func (rs *replayShards) work(c chan []replayItem) {
 					cache[it.ref] = s
 				}
 			}
-			if it.p.t < minValid {
-				continue
+			if it.p.t < minValid && !it.p.ooo {
+				continue // in a block already
 			}
 			// No lock: during replay a series is touched by its shard only,
 			// and Open returns after wait.
-			if s.append(it.p.t, it.p.v, it.p.h, it.p.fh, h.blockRange) {
+			if h.applySample(s, it.p) {
 				added++
-				mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
+				if s.maxT.Load() == it.p.t {
+					mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
+				}
 			}
 		}
 	}
 	if added > 0 {
 		h.numSamples.Add(added)
+	}
+	if maxt != math.MinInt64 {
 		h.updateBounds(mint, maxt)
 	}
 	rs.added.Add(added)

@@ -10,130 +10,247 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
-	"github.com/graftlabs/graft/pkg/storage/tsdb/index"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
 )
 
 // seriesChunks is a series with the chunks of one source (head or block)
-// that overlap a query's range, oldest first.
+// that overlap a query's range. Chunks that do not overlap are in time
+// order; where they overlap (late samples, overlapping blocks), the first
+// in the list wins on equal timestamps.
 type seriesChunks struct {
 	lset   labels.Labels
 	chunks []headChunk
+	// head series carry their interned labels instead, built on demand:
+	// a caller that only reads samples never pays for them.
+	syms symLabels
+	tab  *symbolTable
+}
+
+// labels returns the series' labels, building them if needed.
+func (s *seriesChunks) labels() labels.Labels {
+	if s.syms != "" && s.lset.IsEmpty() {
+		sb := scratchBuilders.Get().(*labels.ScratchBuilder)
+		s.lset = s.tab.labels(s.syms, sb)
+		scratchBuilders.Put(sb)
+	}
+	return s.lset
+}
+
+// chunkSeriesSet iterates over series sorted by labels. What At returns
+// stays valid after Next.
+type chunkSeriesSet interface {
+	Next() bool
+	At() seriesChunks
+	Err() error
 }
 
 // source is what a querier reads: the head or a block.
 type source interface {
-	// selectSeries returns the matching series with chunks in [mint, maxt],
-	// sorted by labels.
-	selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]seriesChunks, error)
+	// selectSeries returns the matching series with chunks in [mint,
+	// maxt], sorted by labels. With labelsOnly, chunks carry no data.
+	selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet
 	labelNames(ctx context.Context) ([]string, error)
 	labelValues(ctx context.Context, name string) ([]string, error)
 }
 
-// selectSeries implements source for the head.
-func (h *Head) selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) ([]seriesChunks, error) {
-	refs, err := index.Select(h.postings, ms...)
+// listSet is a chunkSeriesSet over a slice.
+type listSet struct {
+	list []seriesChunks
+	i    int
+}
+
+func (l *listSet) Next() bool       { l.i++; return l.i <= len(l.list) }
+func (l *listSet) At() seriesChunks { return l.list[l.i-1] }
+func (l *listSet) Err() error       { return nil }
+
+type errSet struct{ err error }
+
+func (e errSet) Next() bool       { return false }
+func (e errSet) At() seriesChunks { return seriesChunks{} }
+func (e errSet) Err() error       { return e.err }
+
+// headSource reads the head for one querier: in-order chunks that end
+// before inOrderMin are already in blocks the querier reads.
+type headSource struct {
+	h          *Head
+	inOrderMin int64
+}
+
+// selectSeries implements source.
+func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	h := hs.h
+	series, err := h.sortedSeries(ms)
 	if err != nil {
-		return nil, err
+		return errSet{err}
 	}
-	out := make([]seriesChunks, 0, len(refs))
-	for i, ref := range refs {
+	out := make([]seriesChunks, 0, len(series))
+	// One backing array for the chunk lists and one arena for the open
+	// chunks' copies, instead of allocations per series.
+	chunks := make([]headChunk, 0, len(series))
+	var a arena
+	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return errSet{err}
 			}
 		}
-		s := h.series.getByRef(ref)
-		if s == nil {
-			continue
-		}
-		if chunks := s.snapshot(mint, maxt, nil); len(chunks) > 0 {
-			out = append(out, seriesChunks{lset: s.lset, chunks: chunks})
+		start := len(chunks)
+		chunks = s.snapshotIn(mint, maxt, hs.inOrderMin, labelsOnly, chunks, &a)
+		if len(chunks) > start {
+			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks[start:len(chunks):len(chunks)]})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return labels.Compare(out[i].lset, out[j].lset) < 0 })
-	return out, nil
+	return &listSet{list: out}
 }
 
-func (h *Head) labelNames(context.Context) ([]string, error) { return h.postings.LabelNames(), nil }
-
-func (h *Head) labelValues(_ context.Context, name string) ([]string, error) {
-	return h.postings.LabelValues(name)
+func (hs headSource) labelNames(context.Context) ([]string, error) {
+	return hs.h.postings.LabelNames(), nil
 }
 
-// querier reads the sources overlapping [mint, maxt].
+func (hs headSource) labelValues(_ context.Context, name string) ([]string, error) {
+	return hs.h.postings.LabelValues(name)
+}
+
+// querier reads the sources overlapping [mint, maxt]: raw blocks oldest
+// first, then the head; or downsampled copies of the blocks where a select
+// accepts a coarser resolution.
 type querier struct {
 	sources    []source
 	mint, maxt int64
 	release    func()
+	// down are the downsampled blocks by the block they were made from.
+	down map[string]*Block
 }
 
 // Select implements storage.Querier.
-func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	merged, err := q.selectMerged(ctx, ms)
-	if err != nil {
-		return storage.ErrSeriesSet{Error: err}
+func (q *querier) Select(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	sources, aggr := q.sources, chunkenc.AggrAvg
+	if hints != nil && hints.MaxResolution >= Resolution5m && len(q.down) > 0 {
+		sources, aggr = q.downsampled(hints.MaxResolution), aggrFor(hints.Func)
 	}
-	return &seriesSet{list: merged, i: -1, mint: q.mint, maxt: q.maxt}
+	return &seriesSet{set: q.selectFrom(ctx, sources, ms, false), mint: q.mint, maxt: q.maxt, aggr: aggr}
 }
 
-// selectMerged merges the sorted series lists of every source, joining the
+// downsampled replaces each raw block by its coarsest downsampled copy of
+// at most res, where it has one and overlaps no other raw block.
+func (q *querier) downsampled(res int64) []source {
+	out := make([]source, 0, len(q.sources))
+	for i, s := range q.sources {
+		b, ok := s.(*Block)
+		if !ok || q.overlapsOther(i) {
+			out = append(out, s)
+			continue
+		}
+		var best source = b
+		for cur := b; ; {
+			d := q.down[cur.meta.ULID]
+			if d == nil || d.meta.Resolution > res {
+				break
+			}
+			best, cur = d, d
+		}
+		out = append(out, best)
+	}
+	return out
+}
+
+func (q *querier) overlapsOther(i int) bool {
+	b := q.sources[i].(*Block)
+	for j, s := range q.sources {
+		if o, ok := s.(*Block); ok && j != i && o.overlaps(b.meta.MinTime, b.meta.MaxTime-1) {
+			return true
+		}
+	}
+	return false
+}
+
+// selectMerged merges the sorted series of every source, joining the
 // chunks of a series found in several.
-func (q *querier) selectMerged(ctx context.Context, ms []*labels.Matcher) ([]seriesChunks, error) {
-	var lists [][]seriesChunks
-	for _, s := range q.sources {
-		l, err := s.selectSeries(ctx, q.mint, q.maxt, ms)
-		if err != nil {
-			return nil, err
-		}
-		if len(l) > 0 {
-			lists = append(lists, l)
-		}
+func (q *querier) selectMerged(ctx context.Context, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	return q.selectFrom(ctx, q.sources, ms, labelsOnly)
+}
+
+func (q *querier) selectFrom(ctx context.Context, sources []source, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	sets := make([]chunkSeriesSet, 0, len(sources))
+	for _, s := range sources {
+		sets = append(sets, s.selectSeries(ctx, q.mint, q.maxt, ms, labelsOnly))
 	}
-	switch len(lists) {
-	case 0:
-		return nil, nil
-	case 1:
-		return lists[0], nil
+	if len(sets) == 1 {
+		return sets[0]
 	}
-	var out []seriesChunks
-	pos := make([]int, len(lists))
-	for {
-		best := -1
-		for i, l := range lists {
-			if pos[i] < len(l) && (best < 0 || labels.Compare(l[pos[i]].lset, lists[best][pos[best]].lset) < 0) {
-				best = i
-			}
-		}
-		if best < 0 {
-			return out, nil
-		}
-		cur := lists[best][pos[best]]
-		pos[best]++
-		for i, l := range lists {
-			if i != best && pos[i] < len(l) && labels.Equal(l[pos[i]].lset, cur.lset) {
-				cur.chunks = append(slices.Clip(cur.chunks), l[pos[i]].chunks...)
-				pos[i]++
-			}
-		}
-		sort.SliceStable(cur.chunks, func(i, j int) bool { return cur.chunks[i].minT < cur.chunks[j].minT })
-		out = append(out, cur)
+	return newMergeSet(sets)
+}
+
+// mergeSet merges sorted chunkSeriesSets.
+type mergeSet struct {
+	sets []chunkSeriesSet
+	ok   []bool         // sets[i] is positioned on a series
+	at   []seriesChunks // the series each set is on, labels built
+	cur  seriesChunks
+	err  error
+}
+
+func newMergeSet(sets []chunkSeriesSet) *mergeSet {
+	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]seriesChunks, len(sets))}
+	for i := range sets {
+		m.advance(i)
+	}
+	return m
+}
+
+func (m *mergeSet) advance(i int) {
+	s := m.sets[i]
+	if m.ok[i] = s.Next(); m.ok[i] {
+		m.at[i] = s.At()
+		m.at[i].labels()
+	}
+	if err := s.Err(); err != nil && m.err == nil {
+		m.err = err
 	}
 }
+
+func (m *mergeSet) Next() bool {
+	if m.err != nil {
+		return false
+	}
+	best := -1
+	for i := range m.sets {
+		if m.ok[i] && (best < 0 || labels.Compare(m.at[i].lset, m.at[best].lset) < 0) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return false
+	}
+	m.cur = seriesChunks{lset: m.at[best].lset}
+	for i := range m.sets {
+		if !m.ok[i] || (i != best && !labels.Equal(m.at[i].lset, m.cur.lset)) {
+			continue
+		}
+		m.cur.chunks = append(m.cur.chunks, m.at[i].chunks...)
+		m.advance(i)
+		if m.err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *mergeSet) At() seriesChunks { return m.cur }
+func (m *mergeSet) Err() error       { return m.err }
 
 // LabelNames implements storage.Querier.
 func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]string, error) {
 	if len(ms) == 0 {
 		return q.union(ctx, func(s source) ([]string, error) { return s.labelNames(ctx) })
 	}
-	series, err := q.selectMerged(ctx, ms)
-	if err != nil {
-		return nil, err
-	}
+	set := q.selectMerged(ctx, ms, true)
 	seen := map[string]struct{}{}
-	for _, s := range series {
-		s.lset.Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
+	for set.Next() {
+		sc := set.At()
+		sc.labels().Range(func(l labels.Label) { seen[l.Name] = struct{}{} })
 	}
-	return sortedKeys(seen), nil
+	return sortedKeys(seen), set.Err()
 }
 
 // LabelValues implements storage.Querier.
@@ -141,17 +258,15 @@ func (q *querier) LabelValues(ctx context.Context, name string, ms ...*labels.Ma
 	if len(ms) == 0 {
 		return q.union(ctx, func(s source) ([]string, error) { return s.labelValues(ctx, name) })
 	}
-	series, err := q.selectMerged(ctx, ms)
-	if err != nil {
-		return nil, err
-	}
+	set := q.selectMerged(ctx, ms, true)
 	seen := map[string]struct{}{}
-	for _, s := range series {
-		if v := s.lset.Get(name); v != "" {
+	for set.Next() {
+		sc := set.At()
+		if v := sc.labels().Get(name); v != "" {
 			seen[v] = struct{}{}
 		}
 	}
-	return sortedKeys(seen), nil
+	return sortedKeys(seen), set.Err()
 }
 
 func (q *querier) union(ctx context.Context, f func(source) ([]string, error)) ([]string, error) {
@@ -187,30 +302,31 @@ func (q *querier) Close() error {
 }
 
 type seriesSet struct {
-	list       []seriesChunks
-	i          int
+	set        chunkSeriesSet
 	mint, maxt int64
+	aggr       chunkenc.Aggr
 }
 
-func (s *seriesSet) Next() bool { s.i++; return s.i < len(s.list) }
+func (s *seriesSet) Next() bool { return s.set.Next() }
 func (s *seriesSet) At() storage.Series {
-	return &series{seriesChunks: s.list[s.i], mint: s.mint, maxt: s.maxt}
+	return &series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt, aggr: s.aggr}
 }
-func (s *seriesSet) Err() error { return nil }
+func (s *seriesSet) Err() error { return s.set.Err() }
 
 type series struct {
 	seriesChunks
 	mint, maxt int64
+	aggr       chunkenc.Aggr // read from aggregate chunks
 }
 
-func (s *series) Labels() labels.Labels { return s.lset }
+func (s *series) Labels() labels.Labels { return s.labels() }
 
 func (s *series) Iterator(it storage.Iterator) storage.Iterator {
 	ci, ok := it.(*chunksIterator)
 	if !ok {
 		ci = &chunksIterator{}
 	}
-	ci.reset(s.chunks, s.mint, s.maxt)
+	ci.reset(s.chunks, s.mint, s.maxt, s.aggr)
 	return ci
 }
 
@@ -224,16 +340,29 @@ type chunksIterator struct {
 	cur        storage.Iterator
 	reuse      storage.Iterator
 	merged     *mergedIterator // set instead of chunks when they overlap
+	aggr       chunkenc.Aggr
 	vt         storage.ValueType
 	err        error
+	// inside says the current chunk lies within [mint, maxt]; fast is the
+	// current float chunk's iterator then, read without per-sample checks.
+	inside bool
+	fast   *chunkenc.FloatIterator
 }
 
-func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64) {
-	*it = chunksIterator{chunks: chunks, mint: mint, maxt: maxt, i: -1, reuse: it.reuse}
+func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64, aggr chunkenc.Aggr) {
+	*it = chunksIterator{chunks: chunks, mint: mint, maxt: maxt, i: -1, reuse: it.reuse, aggr: aggr}
 	if overlapping(chunks) {
-		it.merged = newMergedIterator(chunks)
+		it.merged = newMergedIterator(chunks, aggr)
 		it.chunks = nil
 	}
+}
+
+// chunkIterator reads a chunk, the aggregate aggr of aggregate chunks.
+func chunkIterator(c chunkenc.RawChunk, aggr chunkenc.Aggr, reuse storage.Iterator) storage.Iterator {
+	if c.Enc == chunkenc.EncAggr {
+		return chunkenc.NewAggrIterator(c.Data, aggr, reuse)
+	}
+	return c.Iterator(reuse)
 }
 
 func overlapping(chunks []headChunk) bool {
@@ -263,8 +392,9 @@ func (it *chunksIterator) openNext() bool {
 		if c.minT > it.maxt {
 			break
 		}
-		it.reuse = c.chunk.Iterator(it.reuse)
+		it.reuse = chunkIterator(c.chunk, it.aggr, it.reuse)
 		it.cur = it.reuse
+		it.inside = c.minT >= it.mint && c.maxT <= it.maxt
 		return true
 	}
 	it.i = len(it.chunks)
@@ -273,6 +403,7 @@ func (it *chunksIterator) openNext() bool {
 
 // settle checks the sample an inner iterator stopped at.
 func (it *chunksIterator) settle(vt storage.ValueType) (storage.ValueType, bool) {
+	it.fast = nil
 	if vt == storage.ValNone {
 		it.err = it.cur.Err()
 		it.cur = nil
@@ -283,16 +414,25 @@ func (it *chunksIterator) settle(vt storage.ValueType) (storage.ValueType, bool)
 		return storage.ValNone, true
 	}
 	it.vt = vt
+	if fi, ok := it.cur.(*chunkenc.FloatIterator); ok && it.inside && vt == storage.ValFloat {
+		it.fast = fi
+	}
 	return vt, true
 }
 
 func (it *chunksIterator) end() {
-	it.cur, it.vt = nil, storage.ValNone
+	it.cur, it.vt, it.fast = nil, storage.ValNone, nil
 	it.chunks, it.merged = nil, nil
 	it.i = 1
 }
 
 func (it *chunksIterator) Next() storage.ValueType {
+	if it.fast != nil {
+		if it.fast.Next() == storage.ValFloat {
+			return storage.ValFloat
+		}
+		it.err, it.fast, it.cur = it.fast.Err(), nil, nil
+	}
 	for it.err == nil {
 		var vt storage.ValueType
 		if it.cur == nil {
@@ -335,7 +475,12 @@ func (it *chunksIterator) SeekTo(t int64) storage.ValueType {
 	return storage.ValNone
 }
 
-func (it *chunksIterator) At() (int64, float64) { return it.cur.At() }
+func (it *chunksIterator) At() (int64, float64) {
+	if it.fast != nil {
+		return it.fast.At()
+	}
+	return it.cur.At()
+}
 func (it *chunksIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
 	return it.cur.AtHistogram(h)
 }
@@ -357,11 +502,11 @@ type mergedIterator struct {
 	err     error
 }
 
-func newMergedIterator(chunks []headChunk) *mergedIterator {
+func newMergedIterator(chunks []headChunk, aggr chunkenc.Aggr) *mergedIterator {
 	m := &mergedIterator{i: -1}
 	var it storage.Iterator
 	for _, c := range chunks {
-		it = c.chunk.Iterator(it)
+		it = chunkIterator(c.chunk, aggr, it)
 		for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
 			p := pendingSample{}
 			switch vt {

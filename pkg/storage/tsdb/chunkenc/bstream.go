@@ -1,6 +1,7 @@
 package chunkenc
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/bits"
 )
@@ -14,22 +15,31 @@ type bwriter struct {
 	free uint8 // bits still free in the last byte of b
 }
 
-// writeBits writes the low n bits of u (0 <= n <= 64).
+// writeBits writes the low n bits of u (0 <= n <= 64): first into the
+// free bits of the last byte, then as whole bytes at once.
 func (w *bwriter) writeBits(u uint64, n int) {
 	if n < 64 {
 		u &= 1<<uint(n) - 1
 	}
-	for n > 0 {
-		if w.free == 0 {
-			w.b = append(w.b, 0)
-			w.free = 8
-		}
+	if w.free > 0 && n > 0 {
 		take := min(n, int(w.free))
-		part := byte(u>>uint(n-take)) & byte(1<<uint(take)-1)
-		w.b[len(w.b)-1] |= part << (w.free - uint8(take))
+		w.b[len(w.b)-1] |= byte(u>>uint(n-take)) << (w.free - uint8(take))
 		w.free -= uint8(take)
 		n -= take
+		if n == 0 {
+			return
+		}
+		u &= 1<<uint(n) - 1
 	}
+	if n == 0 {
+		return
+	}
+	// Byte-aligned: the n bits, left-aligned, as big-endian bytes.
+	k := (n + 7) >> 3
+	var tmp [8]byte
+	binary.BigEndian.PutUint64(tmp[:], u<<uint(64-n))
+	w.b = append(w.b, tmp[:k]...)
+	w.free = uint8(k<<3 - n)
 }
 
 func (w *bwriter) writeBit(bit bool) {
@@ -64,7 +74,18 @@ type breader struct {
 
 func newBReader(b []byte) breader { return breader{b: b} }
 
+// refill loads whole bytes until at least 57 bits are buffered or the input
+// ends. Eight bytes are loaded at once where there are that many: the bits
+// past the counted ones are the stream's next bits, which a later refill
+// ORs in again at the same place, so they never disturb the buffer.
 func (r *breader) refill() {
+	if r.i+8 <= len(r.b) {
+		r.buf |= binary.BigEndian.Uint64(r.b[r.i:]) >> r.n
+		k := (64 - r.n) >> 3
+		r.i += int(k)
+		r.n += k << 3
+		return
+	}
 	for r.n <= 56 && r.i < len(r.b) {
 		r.buf |= uint64(r.b[r.i]) << (56 - r.n)
 		r.n += 8

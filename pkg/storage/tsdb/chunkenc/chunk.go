@@ -19,6 +19,8 @@ const (
 	EncFloat
 	EncHistogram
 	EncFloatHistogram
+	// EncAggr holds downsampled aggregates (see aggr.go).
+	EncAggr
 )
 
 func (e Encoding) String() string {
@@ -29,6 +31,8 @@ func (e Encoding) String() string {
 		return "histogram"
 	case EncFloatHistogram:
 		return "floathistogram"
+	case EncAggr:
+		return "aggregate"
 	}
 	return fmt.Sprintf("encoding(%d)", uint8(e))
 }
@@ -69,13 +73,15 @@ func NewIterator(enc Encoding, b []byte, it storage.Iterator) storage.Iterator {
 		return NewFloatIterator(b, it)
 	case EncHistogram, EncFloatHistogram:
 		return NewHistogramIterator(b, it)
+	case EncAggr:
+		return NewAggrIterator(b, AggrAvg, it)
 	}
 	return &errIterator{err: fmt.Errorf("unknown chunk encoding %d", enc)}
 }
 
 // Validate checks that enc is an encoding this package reads.
 func Validate(enc Encoding) error {
-	if enc < EncFloat || enc > EncFloatHistogram {
+	if enc < EncFloat || enc > EncAggr {
 		return fmt.Errorf("unknown chunk encoding %d", enc)
 	}
 	return nil

@@ -82,10 +82,13 @@ func special(v float64) bool {
 // coding on the fly: integer, then a larger decimal scale when a value needs
 // one (the chunk is rewritten), then XOR when nothing exact is left.
 type FloatChunk struct {
-	w    bwriter
-	enc  floatEncoder
-	mode uint8
+	w   bwriter
+	enc floatEncoder
 }
+
+// mode is the chunk's value coding, kept in its header byte only: the head
+// holds one open chunk per series, so every byte of this struct counts.
+func (c *FloatChunk) mode() uint8 { return c.w.b[2] }
 
 // floatEncoder is the state of the last sample written.
 type floatEncoder struct {
@@ -106,7 +109,6 @@ func NewFloatChunk() *FloatChunk {
 func (c *FloatChunk) reset(mode uint8) {
 	c.w = bwriter{b: make([]byte, floatHeader, 32)}
 	c.w.b[2] = mode
-	c.mode = mode
 	c.enc = floatEncoder{xorLead: 0xff}
 }
 
@@ -133,10 +135,17 @@ func (c *FloatChunk) Append(t int64, v float64) {
 	n := c.NumSamples()
 	if n == 0 {
 		c.reset(firstMode(v))
-	} else if c.mode&modeXOR == 0 {
-		if _, ok := scaled(v, c.mode&modeScaleMask); !ok && !special(v) {
-			c.changeMode(v)
+	}
+	if c.mode()&modeXOR == 0 {
+		m, ok := scaled(v, c.mode()&modeScaleMask)
+		if ok || special(v) {
+			// The value's integer is computed once, for the check and the write.
+			c.enc.writeT(&c.w, n, t)
+			c.enc.writeInt(&c.w, c.mode(), n, v, m, ok)
+			binary.BigEndian.PutUint16(c.w.b, uint16(n+1))
+			return
 		}
+		c.changeMode(v)
 	}
 	c.write(n, t, v)
 }
@@ -157,7 +166,7 @@ func firstMode(v float64) uint8 {
 func (c *FloatChunk) changeMode(v float64) {
 	ts, vs := c.decodeAll()
 	mode := uint8(modeXOR)
-	if k, ok := minScale(v, c.mode&modeScaleMask+1); ok && allScale(vs, k) {
+	if k, ok := minScale(v, c.mode()&modeScaleMask+1); ok && allScale(vs, k) {
 		mode = k
 	}
 	c.reset(mode)
@@ -189,7 +198,7 @@ func (c *FloatChunk) decodeAll() ([]int64, []float64) {
 // write appends sample number i, which the mode can hold.
 func (c *FloatChunk) write(i int, t int64, v float64) {
 	c.enc.writeT(&c.w, i, t)
-	c.enc.writeV(&c.w, c.mode, i, v)
+	c.enc.writeV(&c.w, c.mode(), i, v)
 	binary.BigEndian.PutUint16(c.w.b, uint16(i+1))
 }
 
@@ -214,6 +223,12 @@ func (e *floatEncoder) writeV(w *bwriter, mode uint8, i int, v float64) {
 		return
 	}
 	m, ok := scaled(v, mode&modeScaleMask)
+	e.writeInt(w, mode, i, v, m, ok)
+}
+
+// writeInt writes value v of an integer or decimal chunk, m being v scaled
+// (ok false: v is special and escaped).
+func (e *floatEncoder) writeInt(w *bwriter, mode uint8, i int, v float64, m int64, ok bool) {
 	if i == 0 {
 		if !ok {
 			w.writeBits(1, 1)
@@ -283,7 +298,7 @@ func FloatChunkFromBytes(b []byte) (*FloatChunk, error) {
 	if (used+7)/8 != len(b) {
 		return nil, fmt.Errorf("float chunk has %d trailing bytes", len(b)-(used+7)/8)
 	}
-	c := &FloatChunk{mode: b[2], enc: it.enc}
+	c := &FloatChunk{enc: it.enc}
 	c.w.b = append(make([]byte, 0, len(b)+8), b...)
 	c.w.free = uint8((8 - used%8) % 8)
 	return c, nil
@@ -335,8 +350,33 @@ func (it *FloatIterator) Next() storage.ValueType {
 		return storage.ValNone
 	}
 	it.i++
-	if err := it.readT(); err != nil {
-		return it.fail(err)
+	// Fast paths for the common codes; the general readers handle the
+	// first samples, escapes and short buffers.
+	e := &it.enc
+	fastT := false
+	if it.i >= 2 {
+		var x int64
+		if x, fastT = it.r.readCodedFast(&tsTable); fastT {
+			e.dt += x
+			e.t += e.dt
+		}
+	}
+	if !fastT {
+		if err := it.readT(); err != nil {
+			return it.fail(err)
+		}
+	}
+	if it.mode&modeXOR == 0 && it.i >= 1 {
+		if x, ok := it.r.readCodedFast(it.tb); ok {
+			if it.mode&modeDelta != 0 {
+				e.m += x
+			} else {
+				e.dm += x
+				e.m += e.dm
+			}
+			it.setV()
+			return storage.ValFloat
+		}
 	}
 	if err := it.readV(); err != nil {
 		return it.fail(err)

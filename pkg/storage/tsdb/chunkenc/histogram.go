@@ -288,7 +288,10 @@ type HistogramIterator struct {
 	hint   histogram.CounterResetHint
 	ints   []int64
 	floats []uint64
-	err    error
+	// the previous sample's fields, to tell whether the counter reset
+	prevInts   []int64
+	prevFloats []uint64
+	err        error
 }
 
 // NewHistogramIterator iterates over histogram chunk bytes, reusing it if possible.
@@ -297,7 +300,7 @@ func NewHistogramIterator(b []byte, it storage.Iterator) storage.Iterator {
 	if !ok {
 		hi = &HistogramIterator{}
 	}
-	*hi = HistogramIterator{i: -1, ints: hi.ints[:0], floats: hi.floats[:0]}
+	*hi = HistogramIterator{i: -1, ints: hi.ints[:0], floats: hi.floats[:0], prevInts: hi.prevInts[:0], prevFloats: hi.prevFloats[:0]}
 	if len(b) < histHeader {
 		if len(b) > 0 {
 			hi.err = fmt.Errorf("histogram chunk of %d bytes: %w", len(b), errShortChunk)
@@ -346,6 +349,52 @@ func (it *HistogramIterator) Next() storage.ValueType {
 }
 
 func (it *HistogramIterator) read() error {
+	it.prevInts = append(it.prevInts[:0], it.ints...)
+	it.prevFloats = append(it.prevFloats[:0], it.floats...)
+	if err := it.readFields(); err != nil {
+		return err
+	}
+	// A sample appended without a counter reset hint is read as Prometheus's
+	// chunks give it: not a reset if its counts did not fall below the
+	// previous sample's in the chunk, else still unknown (PromQL then looks
+	// for itself). The chunk's first keeps the stored hint.
+	if it.hint == histogram.UnknownCounterReset && it.i > 0 && !it.countsFell() {
+		it.hint = histogram.NotCounterReset
+	}
+	return nil
+}
+
+// countsFell says whether the count, the zero bucket or any bucket of the
+// current sample is below the previous sample's (the layout is the same
+// within a chunk; integer buckets are deltas, compared as absolute counts).
+func (it *HistogramIterator) countsFell() bool {
+	if it.float {
+		f := math.Float64frombits
+		for i := range it.floats {
+			if i != 2 && f(it.floats[i]) < f(it.prevFloats[i]) { // 2 is the sum
+				return true
+			}
+		}
+		return false
+	}
+	if it.ints[0] < it.prevInts[0] || it.ints[1] < it.prevInts[1] {
+		return true
+	}
+	var cur, prev int64
+	for i := 2; i < len(it.ints); i++ {
+		if i == 2+it.npos { // the negative buckets start again from zero
+			cur, prev = 0, 0
+		}
+		cur += it.ints[i]
+		prev += it.prevInts[i]
+		if cur < prev {
+			return true
+		}
+	}
+	return false
+}
+
+func (it *HistogramIterator) readFields() error {
 	fi := FloatIterator{r: it.r, i: it.i, enc: it.ts}
 	if err := fi.readT(); err != nil {
 		return err

@@ -1,6 +1,9 @@
 package chunkenc
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // A table gives the payload widths of the prefix codes '10', '110', '1110'
 // and '11110'. The code '0' means zero; '11111' is followed by one bit and
@@ -34,9 +37,10 @@ func writeCoded(w *bwriter, x int64, tb *table) {
 	}
 	for i, n := range tb {
 		if fits(x, n) {
-			// i+1 ones then a zero: 0b10, 0b110, 0b1110, 0b11110.
-			w.writeBits(uint64(1)<<uint(i+2)-2, i+2)
-			w.writeBits(uint64(x), int(n))
+			// i+1 ones then a zero (0b10, 0b110, 0b1110, 0b11110), then
+			// the payload: at most 5+52 bits, written at once.
+			prefix := uint64(1)<<uint(i+2) - 2
+			w.writeBits(prefix<<n|uint64(x)&(1<<n-1), i+2+int(n))
 			return
 		}
 	}
@@ -62,6 +66,36 @@ func codedCost(x int64, tb *table) int {
 		}
 	}
 	return 70
+}
+
+// readCodedFast reads a value written by writeCoded when it is not an
+// escape and its bits are buffered; ok is false otherwise, with nothing
+// consumed, and readCoded must be used.
+func (r *breader) readCodedFast(tb *table) (x int64, ok bool) {
+	if r.n < 57 {
+		r.refill()
+	}
+	k := uint(bits.LeadingZeros64(^r.buf))
+	switch {
+	case k == 0:
+		if r.n == 0 {
+			return 0, false
+		}
+		r.buf <<= 1
+		r.n--
+		return 0, true
+	case k >= 5:
+		return 0, false
+	}
+	n := uint(tb[k-1])
+	total := k + 1 + n
+	if total > r.n {
+		return 0, false
+	}
+	u := r.buf << (k + 1)
+	r.buf <<= total
+	r.n -= total
+	return int64(u) >> (64 - n), true
 }
 
 // readCoded reads a value written by writeCoded or writeEscapedFloat; for

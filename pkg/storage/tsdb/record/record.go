@@ -23,7 +23,19 @@ const (
 	TypeHistograms     Type = 3
 	TypeFloatHistogram Type = 4
 	TypeExemplars      Type = 5
+	// TypeOOOSamples holds float samples accepted as out of order: replay
+	// inserts them as late samples, as the commit did.
+	TypeOOOSamples Type = 6
+	// TypeOOOHistograms and TypeOOOFloatHistograms are the histogram
+	// records of samples accepted as out of order.
+	TypeOOOHistograms      Type = 7
+	TypeOOOFloatHistograms Type = 8
 )
+
+// Late says whether records of type t hold samples accepted out of order.
+func Late(t Type) bool {
+	return t == TypeOOOSamples || t == TypeOOOHistograms || t == TypeOOOFloatHistograms
+}
 
 // RefSeries defines a series.
 type RefSeries struct {
@@ -83,7 +95,42 @@ func EncodeSeries(b []byte, series []RefSeries) []byte {
 // EncodeSamples appends a samples record: refs and timestamps as deltas
 // from the previous sample, values as raw float64 bits.
 func EncodeSamples(b []byte, samples []RefSample) []byte {
-	b = append(b, byte(TypeSamples))
+	return encodeSamples(b, TypeSamples, samples)
+}
+
+// EncodeOOOSamples appends a record of samples accepted out of order, coded
+// as a samples record.
+func EncodeOOOSamples(b []byte, samples []RefSample) []byte {
+	return encodeSamples(b, TypeOOOSamples, samples)
+}
+
+// SamplesEncoder appends a samples record one sample at a time, for
+// callers that do not hold their samples as RefSamples.
+type SamplesEncoder struct {
+	prevRef uint64
+	prevT   int64
+}
+
+// Start begins a samples record (late: an out-of-order samples record).
+func (e *SamplesEncoder) Start(b []byte, late bool) []byte {
+	*e = SamplesEncoder{}
+	if late {
+		return append(b, byte(TypeOOOSamples))
+	}
+	return append(b, byte(TypeSamples))
+}
+
+// Append adds a sample to the record.
+func (e *SamplesEncoder) Append(b []byte, ref uint64, t int64, v float64) []byte {
+	b = binary.AppendVarint(b, int64(ref-e.prevRef))
+	b = binary.AppendVarint(b, t-e.prevT)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	e.prevRef, e.prevT = ref, t
+	return b
+}
+
+func encodeSamples(b []byte, t Type, samples []RefSample) []byte {
+	b = append(b, byte(t))
 	var prevRef uint64
 	var prevT int64
 	for _, s := range samples {
@@ -98,9 +145,23 @@ func EncodeSamples(b []byte, samples []RefSample) []byte {
 // EncodeHistograms appends a record of integer histograms (the H of each
 // sample) or float histograms (FH), according to float.
 func EncodeHistograms(b []byte, hs []RefHistogram, float bool) []byte {
-	if float {
+	return encodeHistograms(b, hs, float, false)
+}
+
+// EncodeOOOHistograms appends a record of histograms accepted out of order.
+func EncodeOOOHistograms(b []byte, hs []RefHistogram, float bool) []byte {
+	return encodeHistograms(b, hs, float, true)
+}
+
+func encodeHistograms(b []byte, hs []RefHistogram, float, late bool) []byte {
+	switch {
+	case float && late:
+		b = append(b, byte(TypeOOOFloatHistograms))
+	case float:
 		b = append(b, byte(TypeFloatHistogram))
-	} else {
+	case late:
+		b = append(b, byte(TypeOOOHistograms))
+	default:
 		b = append(b, byte(TypeHistograms))
 	}
 	for _, s := range hs {
@@ -312,12 +373,13 @@ func (Decoder) Series(b []byte, into []RefSeries) ([]RefSeries, error) {
 	return into, r.err
 }
 
-// Samples decodes a samples record, appending to into.
+// Samples decodes a samples or out-of-order samples record, appending to
+// into.
 func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
-	r, err := check(b, TypeSamples)
-	if err != nil {
-		return into, err
+	if TypeOf(b) != TypeSamples && TypeOf(b) != TypeOOOSamples {
+		return into, fmt.Errorf("record type %d, want %d or %d", TypeOf(b), TypeSamples, TypeOOOSamples)
 	}
+	r := &reader{b: b[1:]}
 	var ref uint64
 	var t int64
 	for len(r.b) > 0 && r.err == nil {
@@ -333,14 +395,12 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 
 // Histograms decodes an integer or float histogram record.
 func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error) {
-	float := TypeOf(b) == TypeFloatHistogram
-	r, err := check(b, TypeOf(b))
-	if err != nil {
-		return into, err
+	t := TypeOf(b)
+	float := t == TypeFloatHistogram || t == TypeOOOFloatHistograms
+	if !float && t != TypeHistograms && t != TypeOOOHistograms {
+		return into, fmt.Errorf("record type %d is not a histogram record", t)
 	}
-	if !float && TypeOf(b) != TypeHistograms {
-		return into, fmt.Errorf("record type %d is not a histogram record", TypeOf(b))
-	}
+	r := &reader{b: b[1:]}
 	for len(r.b) > 0 && r.err == nil {
 		s := RefHistogram{Ref: r.uvarint(), T: r.varint()}
 		if float {
