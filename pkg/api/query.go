@@ -44,7 +44,8 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, run func(ctx cont
 		writeError(w, fromEngine(err))
 		return
 	}
-	writeData(w, queryData{value: res.Value}, res.Warnings)
+	warnings, _ := res.Warnings(r.FormValue("query"))
+	writeData(w, queryData{value: res.Value}, warnings)
 }
 
 // parseRangeQuery reads start, end and step; all three are required.

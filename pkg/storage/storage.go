@@ -57,6 +57,15 @@ type Appender interface {
 	Rollback() error
 }
 
+// StartTimestampAppender is implemented by appenders of storages that keep
+// each sample's start timestamp (the OpenMetrics created timestamp, or the
+// start of an OTLP cumulative or delta interval). st is in ms; 0 means
+// unknown. Exactly one of v, h, fh carries the value: fh when set, else h
+// when set, else v. Storages without it keep no start timestamps.
+type StartTimestampAppender interface {
+	AppendWithStartTimestamp(ref SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (SeriesRef, error)
+}
+
 // Appendable hands out appenders.
 type Appendable interface {
 	Appender(ctx context.Context) Appender
@@ -146,6 +155,13 @@ type Iterator interface {
 	// AtT returns the timestamp of the current sample.
 	AtT() int64
 	Err() error
+}
+
+// StartTimestampIterator is implemented by iterators of storages that keep
+// start timestamps: AtST returns the start timestamp (ms, 0 when unknown) of
+// the current sample. The engine reads it through a type assertion.
+type StartTimestampIterator interface {
+	AtST() int64
 }
 
 // ExemplarQueryable opens exemplar queriers.

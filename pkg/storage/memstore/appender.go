@@ -35,6 +35,22 @@ func (a *appender) Append(ref storage.SeriesRef, lset labels.Labels, t int64, v 
 }
 
 func (a *appender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	return a.appendHistogram(ref, lset, sample{t: t, h: h, fh: fh})
+}
+
+// AppendWithStartTimestamp implements storage.StartTimestampAppender.
+func (a *appender) AppendWithStartTimestamp(ref storage.SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	switch {
+	case fh != nil:
+		return a.appendHistogram(ref, lset, sample{t: t, st: st, fh: fh})
+	case h != nil:
+		return a.appendHistogram(ref, lset, sample{t: t, st: st, h: h})
+	}
+	return a.add(ref, lset, sample{t: t, st: st, v: v})
+}
+
+func (a *appender) appendHistogram(ref storage.SeriesRef, lset labels.Labels, s sample) (storage.SeriesRef, error) {
+	h, fh := s.h, s.fh
 	if (h == nil) == (fh == nil) {
 		return 0, fmt.Errorf("%w: exactly one of integer and float histogram must be set", storage.ErrInvalidHistogram)
 	}
@@ -45,7 +61,7 @@ func (a *appender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t 
 	} else if err := fh.Validate(); err != nil {
 		return 0, fmt.Errorf("%w: %w", storage.ErrInvalidHistogram, err)
 	}
-	return a.add(ref, lset, sample{t: t, h: h, fh: fh})
+	return a.add(ref, lset, s)
 }
 
 // series resolves ref, or lset when ref is unknown, creating the series.
@@ -85,6 +101,7 @@ func (a *appender) add(ref storage.SeriesRef, lset labels.Labels, s sample) (sto
 			return ms.ref, nil // identical repeat: nothing to store
 		}
 	}
+	s = withReadHint(last, ok, s)
 	if a.lastPending == nil {
 		a.lastPending = map[*memSeries]sample{}
 	}

@@ -19,6 +19,7 @@ import (
 // sample is a float sample, or a native histogram sample when h or fh is set.
 type sample struct {
 	t  int64
+	st int64 // start timestamp, 0 when unknown
 	v  float64
 	h  *histogram.Histogram
 	fh *histogram.FloatHistogram

@@ -186,4 +186,7 @@ func (it *sliceIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, 
 }
 
 func (it *sliceIterator) AtT() int64 { return it.samples[it.i].t }
-func (it *sliceIterator) Err() error { return nil }
+
+// AtST implements storage.StartTimestampIterator.
+func (it *sliceIterator) AtST() int64 { return it.samples[it.i].st }
+func (it *sliceIterator) Err() error  { return nil }

@@ -1,0 +1,110 @@
+package promql
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// stepView reads a matrix step by step, for operators that need every
+// series' value at one step at a time. Each series' cursor only moves
+// forward, so a full pass costs one visit per point.
+type stepView struct {
+	m      Matrix
+	fi, hi []int
+}
+
+func newStepView(m Matrix) *stepView {
+	return &stepView{m: m, fi: make([]int, len(m)), hi: make([]int, len(m))}
+}
+
+// at returns series i's value at ts, if it has one, and moves past it.
+func (v *stepView) at(i int, ts int64) (f float64, h *histogramT, ok bool) {
+	s := &v.m[i]
+	if k := v.fi[i]; k < len(s.Floats) && s.Floats[k].T == ts {
+		v.fi[i]++
+		return s.Floats[k].F, nil, true
+	}
+	if k := v.hi[i]; k < len(s.Histograms) && s.Histograms[k].T == ts {
+		v.hi[i]++
+		return 0, s.Histograms[k].H, true
+	}
+	return 0, nil, false
+}
+
+// outputSet assembles output series step by step, keyed by labels, the
+// way Prometheus does for operators evaluated per step: series with the
+// same labels merge, unless both have a value at the same step.
+type outputSet struct {
+	steps  int
+	index  map[string]int
+	series Matrix
+	last   []int // last step written per series, -1 if none
+	buf    []byte
+}
+
+func newOutputSet(steps int) *outputSet {
+	return &outputSet{steps: steps, index: map[string]int{}}
+}
+
+func (o *outputSet) slot(metric labels.Labels, dropName bool) int {
+	o.buf = metric.Bytes(o.buf)
+	i, ok := o.index[string(o.buf)]
+	if !ok {
+		i = len(o.series)
+		o.index[string(o.buf)] = i
+		o.series = append(o.series, Series{Metric: metric, dropName: dropName})
+		o.last = append(o.last, -1)
+	}
+	return i
+}
+
+// add appends a float at step k.
+func (o *outputSet) add(metric labels.Labels, dropName bool, k int, ts int64, f float64) error {
+	i := o.slot(metric, dropName)
+	if o.last[i] == k {
+		return errDuplicateLabelset
+	}
+	o.last[i] = k
+	o.series[i].Floats = append(o.series[i].Floats, FPoint{T: ts, F: f})
+	return nil
+}
+
+// addHistogram appends a histogram at step k.
+func (o *outputSet) addHistogram(metric labels.Labels, dropName bool, k int, ts int64, h *histogramT) error {
+	i := o.slot(metric, dropName)
+	if o.last[i] == k {
+		return errDuplicateLabelset
+	}
+	o.last[i] = k
+	o.series[i].Histograms = append(o.series[i].Histograms, HPoint{T: ts, H: h})
+	return nil
+}
+
+// addSampleAt appends a value to the series in slot i at step k.
+func (o *outputSet) addSampleAt(i, k int, ts int64, f float64, h *histogramT) error {
+	if o.last[i] == k {
+		return errDuplicateLabelset
+	}
+	o.last[i] = k
+	if h != nil {
+		o.series[i].Histograms = append(o.series[i].Histograms, HPoint{T: ts, H: h})
+	} else {
+		o.series[i].Floats = append(o.series[i].Floats, FPoint{T: ts, F: f})
+	}
+	return nil
+}
+
+// addSample appends whichever value a sample carries.
+func (o *outputSet) addSample(metric labels.Labels, dropName bool, k int, ts int64, f float64, h *histogramT) error {
+	if h != nil {
+		return o.addHistogram(metric, dropName, k, ts, h)
+	}
+	return o.add(metric, dropName, k, ts, f)
+}
+
+// result returns the series that received at least one value.
+func (o *outputSet) result() Matrix {
+	if o.series == nil {
+		return Matrix{}
+	}
+	return compactEmpty(o.series)
+}
