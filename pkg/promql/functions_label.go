@@ -88,11 +88,13 @@ func (ev *evaluator) labelJoin(args parser.Expressions) (Matrix, error) {
 // Only instant queries keep the order; range query results are ordered by
 // labels whatever happens.
 func (ev *evaluator) evalSort(e *parser.Call) (Matrix, error) {
-	ev.sortInRangeWarning(e)
 	m, err := ev.evalVector(e.Args[0])
 	if err != nil {
 		return nil, err
 	}
+	// After the argument's: of two equal annotations the last one added
+	// stays, and in Prometheus that is the outer one.
+	ev.sortInRangeWarning(e)
 	name := e.Func.Name
 	if name == "sort" || name == "sort_desc" {
 		for i := range m {

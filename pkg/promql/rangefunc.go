@@ -32,7 +32,7 @@ type rangeStep struct {
 	smoothed   bool
 
 	metric labels.Labels            // the input series
-	pos    posrange.PositionRange   // of the range argument, for annotations
+	pos    posrange.PositionRange   // of the first argument, for annotations
 	annos  *annotations.Annotations // collects this series' annotations
 	err    error                    // set by a kernel to fail the query
 }
@@ -173,7 +173,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 			win  window
 			cur  cursor
 			it   storage.Iterator
-			step = rangeStep{rangeSec: float64(src.rangeMs) / 1000, anchored: src.anchored, smoothed: src.smoothed, pos: src.pos}
+			step = rangeStep{rangeSec: float64(src.rangeMs) / 1000, anchored: src.anchored, smoothed: src.smoothed, pos: argPos(e.Args, 0)}
 		)
 		step.params = make([]float64, len(params))
 		return func(i int) error {
@@ -195,7 +195,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 				return fmt.Errorf("reading series %s: %w", s.Labels(), err)
 			}
 			if name == "rate" || name == "increase" {
-				checkCounterName(&annos, s.Labels(), &res, e.Args[matrixArg].PositionRange())
+				checkCounterName(&annos, s.Labels(), &res, argPos(e.Args, 0))
 			}
 			ev.annotate(annos)
 			out[i] = res
@@ -268,6 +268,16 @@ func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *ran
 		}
 	}
 	return nil
+}
+
+// argPos is the position annotations give for a function argument. Like
+// Prometheus, which evaluates a subquery argument into a matrix selector
+// without position, a subquery has position zero.
+func argPos(args parser.Expressions, i int) posrange.PositionRange {
+	if _, ok := args[i].(*parser.SubqueryExpr); ok {
+		return posrange.PositionRange{}
+	}
+	return args[i].PositionRange()
 }
 
 // scalarParams evaluates the scalar arguments of a function (all but the

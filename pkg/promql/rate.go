@@ -58,7 +58,7 @@ func extrapolatedRate(s *rangeStep, isCounter, isRate bool) (float64, *histogram
 		resultF = s.floats[nMinusOne].F - s.floats[0].F
 		if isCounter {
 			startStamps = s.fST
-			resultF += floatResetCorrection(s)
+			resultF = addResetCorrection(s, resultF)
 		}
 	}
 
@@ -120,11 +120,11 @@ func extrapolatedRate(s *rangeStep, isCounter, isRate bool) (float64, *histogram
 	return resultF * factor, nil, true
 }
 
-// floatResetCorrection sums the values before each counter reset, detected
-// by a drop in value or by a start timestamp.
-func floatResetCorrection(s *rangeStep) float64 {
+// addResetCorrection adds to result the value before each counter reset,
+// detected by a drop in value or by a start timestamp (one by one, for the
+// same rounding as Prometheus).
+func addResetCorrection(s *rangeStep, result float64) float64 {
 	var (
-		corr    float64
 		sts     = s.fST
 		overlap bool
 	)
@@ -135,10 +135,10 @@ func floatResetCorrection(s *rangeStep) float64 {
 			overlap = true
 		}
 		if cur.F < prev.F || (i < len(sts) && isStartTimestampReset(sts[i-1], prev.T, sts[i], cur.T)) {
-			corr += prev.F
+			result += prev.F
 		}
 	}
-	return corr
+	return result
 }
 
 // histogramRate computes the counter-reset-corrected difference between the

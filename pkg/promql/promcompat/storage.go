@@ -121,7 +121,9 @@ func (s series) Iterator(chunkenc.Iterator) chunkenc.Iterator {
 		case storage.ValFloat:
 			smp.t, smp.f = it.At()
 		case storage.ValHistogram:
-			smp.t, smp.h = it.AtHistogram(nil)
+			// Prometheus's list iterator hands out float histograms only.
+			smp.typ = storage.ValFloatHistogram
+			smp.t, smp.fh = it.AtFloatHistogram(nil)
 		default:
 			smp.t, smp.fh = it.AtFloatHistogram(nil)
 		}
