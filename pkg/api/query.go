@@ -45,6 +45,7 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, run func(ctx cont
 		return
 	}
 	warnings, _ := res.Warnings(r.FormValue("query"))
+	defer res.Close() // after encoding
 	writeData(w, queryData{value: res.Value}, warnings)
 }
 

@@ -60,6 +60,7 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 		}
 		frames = append(frames, toFrames(q, res.Value, "range")...)
 		notices = append(notices, annotationNotices(res, q.expr)...)
+		res.Close() // frames hold copies
 	}
 	if q.instant {
 		res, err := d.core.Engine().Instant(ctx, d.core.Queryable(), q.expr, q.end)
@@ -68,6 +69,7 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 		}
 		frames = append(frames, toFrames(q, res.Value, "instant")...)
 		notices = append(notices, annotationNotices(res, q.expr)...)
+		res.Close()
 	}
 	if q.exemplar {
 		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: "Exemplars are not stored yet by this version of Graft."})

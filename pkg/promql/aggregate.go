@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -163,6 +164,9 @@ func checkQuantileParam(ev *evaluator, e *parser.AggregateExpr, p scalarValue) {
 // stdvar and quantile: each group folds its members' values step by step,
 // in input order (the order Prometheus adds them in).
 func (ev *evaluator) aggregateGroups(e *parser.AggregateExpr, param scalarValue, in Matrix, groups *aggGroups) (Matrix, error) {
+	if floatAggregation(e.Op) && !hasHistograms(in) {
+		return ev.aggregateFloats(e.Op, in, groups)
+	}
 	out := make(Matrix, len(groups.labels))
 	view := newStepView(in)
 	var annos annotations.Annotations
@@ -191,12 +195,19 @@ func (ev *evaluator) aggregateGroups(e *parser.AggregateExpr, param scalarValue,
 				continue
 			}
 			if h != nil {
+				if cap(res.Histograms) == 0 {
+					res.Histograms = ev.arena.hists(ev.steps - k)
+				}
 				res.Histograms = append(res.Histograms, HPoint{T: ts, H: h})
 			} else {
+				if cap(res.Floats) == 0 {
+					res.Floats = ev.arena.floats(ev.steps - k)
+				}
 				res.Floats = append(res.Floats, FPoint{T: ts, F: f})
 			}
 			res.dropName = acc.dropName
 		}
+		res.Floats, res.Histograms = ev.arena.doneFloats(res.Floats), ev.arena.doneHists(res.Histograms)
 		out[g] = res
 	}
 	ev.annotate(annos)
@@ -480,7 +491,9 @@ func (a *aggAcc) histogramMean() *histogram.FloatHistogram {
 }
 
 // countValues implements count_values: one output series per group and
-// distinct value, counting the samples with that value at each step.
+// distinct value, counting the samples with that value at each step. The
+// group of a series without its value is worked out once; only the value
+// is formatted per sample.
 func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Matrix, error) {
 	lit := e.Param.(*parser.StringLiteral)
 	label := lit.Val
@@ -495,51 +508,89 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 	if err != nil {
 		return nil, err
 	}
+	// Output labels and keys are those of the series with the value label
+	// set; setting it replaces any label of that name, so the parts that
+	// do not depend on the value come from the series without it.
+	withValue := !e.Without || !slices.Contains(grouping, label)
+	bases := make([]labels.Labels, len(in))
+	keys := make([]string, len(in))
 	names := grouping
 	if e.Without {
 		names = append(slices.Clone(grouping), labels.MetricName)
 		slices.Sort(names)
 	}
-	out := newOutputSet(ev.steps)
-	view := newStepView(in)
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	type group struct {
-		metric labels.Labels
-		count  int
-	}
 	var buf []byte
+	for i := range in {
+		base := labels.NewBuilder(in[i].Metric).Del(label).Labels()
+		if e.Without {
+			buf = base.BytesWithoutLabels(buf, names...)
+		} else {
+			buf = base.BytesWithLabels(buf, names...)
+		}
+		keys[i] = string(buf)
+		bases[i] = groupLabels(base, grouping, e.Without)
+	}
+	type group struct {
+		key   string
+		base  int // an input series of the group
+		value string
+		count int
+		slot  int // output series, -1 until created
+	}
+	out := newOutputSet(ev.steps, ev.arena)
+	slots := map[string]int{} // output series by group key and value
+	view := newStepView(in)
+	var (
+		order  []*group
+		counts = map[string]*group{}
+		vbuf   []byte
+	)
 	for k := range ev.steps {
+		if k%256 == 0 {
+			if err := ev.checkCtx(); err != nil {
+				return nil, err
+			}
+		}
 		ts := ev.ts(k)
-		counts := map[string]*group{}
-		var order []string
+		clear(counts)
+		order = order[:0]
 		for i := range in {
 			f, h, ok := view.at(i, ts)
 			if !ok {
 				continue
 			}
-			lb.Reset(in[i].Metric)
+			var v string
 			if h == nil {
-				lb.Set(label, formatFloat(f))
+				vbuf = strconv.AppendFloat(vbuf[:0], f, 'f', -1, 64)
+				v = string(vbuf)
 			} else {
-				lb.Set(label, h.String())
+				v = h.String()
 			}
-			metric := lb.Labels()
-			if e.Without {
-				buf = metric.BytesWithoutLabels(buf, names...)
-			} else {
-				buf = metric.BytesWithLabels(buf, names...)
+			key := keys[i]
+			if withValue {
+				key += "\xff" + v
 			}
-			g, ok := counts[string(buf)]
+			g, ok := counts[key]
 			if !ok {
-				g = &group{metric: groupLabels(metric, grouping, e.Without)}
-				counts[string(buf)] = g
-				order = append(order, string(buf))
+				g = &group{key: key, base: i, value: v, slot: -1}
+				if s, ok := slots[key]; ok {
+					g.slot = s
+				}
+				counts[key] = g
+				order = append(order, g)
 			}
 			g.count++
 		}
-		for _, key := range order {
-			g := counts[key]
-			if err := out.add(g.metric, false, k, ts, float64(g.count)); err != nil {
+		for _, g := range order {
+			if g.slot < 0 {
+				metric := bases[g.base]
+				if withValue {
+					metric = labels.NewBuilder(metric).Set(label, g.value).Labels()
+				}
+				g.slot = out.slot(metric, false)
+				slots[g.key] = g.slot
+			}
+			if err := out.addSampleAt(g.slot, k, ts, float64(g.count), nil); err != nil {
 				return nil, err
 			}
 		}

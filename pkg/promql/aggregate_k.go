@@ -60,7 +60,7 @@ func (s *byReverseValueHeap) Pop() any {
 // follow Prometheus's, so that ties resolve the same way.
 func (ev *evaluator) aggregateK(e *parser.AggregateExpr, param scalarValue, in Matrix, groups *aggGroups) (Matrix, error) {
 	view := newStepView(in)
-	out := newOutputSet(ev.steps)
+	out := newOutputSet(ev.steps, ev.arena)
 	var (
 		instant Matrix
 		annos   annotations.Annotations

@@ -52,8 +52,11 @@ func newMatchSides(lhs, rhs Matrix, m *parser.VectorMatching) *matchSides {
 // pass depends on which signatures the other side has at that step.
 func (ev *evaluator) setOperation(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error) {
 	sides := newMatchSides(lhs, rhs, e.VectorMatching)
+	if ev.steps > 1 {
+		return ev.setOperationSeriesWise(e, lhs, rhs, sides)
+	}
 	lv, rv := newStepView(lhs), newStepView(rhs)
-	out := newOutputSet(ev.steps)
+	out := newOutputSet(ev.steps, ev.arena)
 	present := make([]int, sides.n) // step+1 at which a signature was last seen
 	type elem struct {
 		i int
@@ -141,11 +144,15 @@ type joinElem struct {
 // values), step by step over precomputed signatures.
 func (ev *evaluator) vectorVector(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix, error) {
 	m := e.VectorMatching
+	sides := newMatchSides(lhs, rhs, m)
+	if out, ok := ev.joinSeriesWise(e, lhs, rhs, sides); ok {
+		return out, nil
+	}
 	j := &joiner{
 		ev: ev, e: e, m: m,
 		lhsM: lhs, rhsM: rhs,
-		sides:   newMatchSides(lhs, rhs, m),
-		out:     newOutputSet(ev.steps),
+		sides:   sides,
+		out:     newOutputSet(ev.steps, ev.arena),
 		results: map[[2]int]int{},
 	}
 	j.rightAt = make([]joinElem, j.sides.n)

@@ -138,10 +138,23 @@ type QueryOpts struct {
 // Result is the outcome of a successful query.
 type Result struct {
 	Value Value
-	// Annotations are the query's warnings and infos; Warnings and Infos
-	// render them.
+	// Annotations are the query's warnings and infos; Warnings renders
+	// them.
 	Annotations annotations.Annotations
 	Stats       Stats
+
+	arena *pointArena // memory behind a Matrix value
+}
+
+// Close hands the memory behind the result's points back for reuse by
+// later queries. The result must not be used afterwards. Not calling it is
+// safe; the memory is then left to the garbage collector.
+func (r *Result) Close() {
+	if r.arena != nil {
+		r.arena.release()
+		r.arena = nil
+	}
+	r.Value = nil
 }
 
 // Warnings and infos of the result, rendered with positions in query.
@@ -351,17 +364,27 @@ func (q *Query) run(ctx context.Context) (*Result, error) {
 	defer ev.close()
 
 	val, err := ev.evalRoot(p.expr)
+	if err == nil {
+		err = ctx.Err()
+		if err != nil {
+			err = contextError(err, "expression evaluation")
+		}
+	}
 	if err != nil {
+		ev.arena.release()
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, contextError(err, "expression evaluation")
-	}
-	return &Result{
+	res := &Result{
 		Value:       val,
 		Annotations: ev.annos,
 		Stats:       Stats{TotalSamples: ev.budget.read, PeakSamples: ev.budget.peak},
-	}, nil
+	}
+	if _, ok := val.(Matrix); ok {
+		res.arena = ev.arena
+	} else {
+		ev.arena.release() // vectors and scalars are copied out
+	}
+	return res, nil
 }
 
 // classify wraps an evaluation error into *Error. A storage error caused by

@@ -42,7 +42,11 @@ type evaluator struct {
 	steps                int
 
 	querier storage.Querier
-	series  *seriesCache
+	// concurrentReads says the querier's series may be read from several
+	// goroutines at once.
+	concurrentReads bool
+	series          *seriesCache
+	arena           *pointArena
 	budget  *sampleBudget
 	annos   annotations.Annotations
 	annoMu  *sync.Mutex
@@ -62,6 +66,7 @@ func newEvaluator(ctx context.Context, p *plan, opts evalOptions) *evaluator {
 		interval: interval,
 		budget:   &sampleBudget{max: int64(opts.maxSamples)},
 		annoMu:   &sync.Mutex{},
+		arena:    newArena(),
 	}
 	ev.steps = int((ev.end-ev.start)/ev.interval) + 1
 	return ev
@@ -97,6 +102,9 @@ func (ev *evaluator) openQuerier(q storage.Queryable) error {
 	}
 	ev.querier = querier
 	ev.series = newSeriesCache(querier)
+	if c, ok := querier.(storage.ConcurrentQuerier); ok {
+		ev.concurrentReads = c.ConcurrentReads()
+	}
 	return nil
 }
 
@@ -153,7 +161,7 @@ func (ev *evaluator) evalRoot(expr parser.Expr) (Value, error) {
 		if ev.plan.interval == 0 {
 			return Scalar{T: ev.start, V: v[0]}, nil
 		}
-		m := Matrix{{Metric: labels.EmptyLabels(), Floats: make([]FPoint, len(v))}}
+		m := Matrix{{Metric: labels.EmptyLabels(), Floats: ev.arena.floats(len(v))[:len(v)]}}
 		for i, f := range v {
 			m[0].Floats[i] = FPoint{T: ev.ts(i), F: f}
 		}
@@ -316,13 +324,13 @@ func (ev *evaluator) evalStepInvariant(e *parser.StepInvariantExpr) (any, error)
 			s := &v[i]
 			if len(s.Floats) == 1 {
 				f := s.Floats[0].F
-				s.Floats = make([]FPoint, ev.steps)
+				s.Floats = ev.arena.floats(ev.steps)[:ev.steps]
 				for k := range s.Floats {
 					s.Floats[k] = FPoint{T: ev.ts(k), F: f}
 				}
 			} else if len(s.Histograms) == 1 {
 				h := s.Histograms[0].H
-				s.Histograms = make([]HPoint, ev.steps)
+				s.Histograms = ev.arena.hists(ev.steps)[:ev.steps]
 				for k := range s.Histograms {
 					s.Histograms[k] = HPoint{T: ev.ts(k), H: h}
 				}

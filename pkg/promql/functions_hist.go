@@ -111,7 +111,7 @@ func (ev *evaluator) evalHistogramQuantiles(e *parser.Call) (Matrix, error) {
 		return nil, err
 	}
 	layout := newBucketLayout(a.vec)
-	out := newOutputSet(ev.steps)
+	out := newOutputSet(ev.steps, ev.arena)
 	view := newStepView(a.vec)
 	pos := a.vecPos.PositionRange()
 	var (

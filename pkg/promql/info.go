@@ -325,7 +325,7 @@ func (ev *evaluator) combineWithInfo(base, infos Matrix, ignored []bool, dataMat
 		}
 	}
 	bv, iv := newStepView(base), newStepView(infos)
-	out := newOutputSet(ev.steps)
+	out := newOutputSet(ev.steps, ev.arena)
 	bySig := map[string]int{} // info series per signature at this step
 	for k := range ev.steps {
 		ts := ev.ts(k)

@@ -2,6 +2,7 @@ package promql
 
 import (
 	"errors"
+	"math"
 	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -69,8 +70,14 @@ func hasSameLabels(m Matrix) bool {
 	return false
 }
 
-// mergeSeries merges two series with disjoint timestamps.
+// mergeSeries merges two series with disjoint timestamps. Like Prometheus,
+// which creates the merged series at the first step either has a value, the
+// earlier series decides whether the name is dropped.
 func mergeSeries(a, b Series) (Series, error) {
+	dropName := a.dropName
+	if firstT(b) < firstT(a) {
+		dropName = b.dropName
+	}
 	floats := append(slices.Clip(a.Floats), b.Floats...)
 	slices.SortFunc(floats, func(x, y FPoint) int { return cmpInt64(x.T, y.T) })
 	for i := 1; i < len(floats); i++ {
@@ -97,8 +104,20 @@ func mergeSeries(a, b Series) (Series, error) {
 		}
 	}
 	a.Floats, a.Histograms = floats, hists
-	a.dropName = a.dropName || b.dropName
+	a.dropName = dropName
 	return a, nil
+}
+
+// firstT is the timestamp of a series' first point.
+func firstT(s Series) int64 {
+	t := int64(math.MaxInt64)
+	if len(s.Floats) > 0 {
+		t = s.Floats[0].T
+	}
+	if len(s.Histograms) > 0 {
+		t = min(t, s.Histograms[0].T)
+	}
+	return t
 }
 
 func cmpInt64(a, b int64) int {

@@ -1,38 +1,41 @@
 package promql
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // parallelMinPoints is the least work (series times steps) worth spreading
 // over goroutines; below it the coordination costs more than it saves.
 const parallelMinPoints = 20_000
 
 // parallel runs work(i) for every i in [0, n). Each goroutine builds its own
-// work function with newWorker, so that iterators and buffers are reused
-// within a goroutine and never shared. The first error stops the rest.
-func (ev *evaluator) parallel(n int, newWorker func() func(i int) error) error {
+// work function with newWorker, so that iterators, buffers and point arenas
+// are reused within a goroutine and never shared. The first error stops the
+// rest. Work is spread only over storages that allow concurrent reads.
+func (ev *evaluator) parallel(n int, newWorker func(a *pointArena) func(i int) error) error {
 	workers := min(ev.opts.parallelism, n)
-	if workers <= 1 || n*max(ev.steps, 1) < parallelMinPoints {
-		return ev.sequential(n, newWorker())
+	if !ev.concurrentReads || workers <= 1 || n*max(ev.steps, 1) < parallelMinPoints {
+		return ev.sequential(n, newWorker(ev.arena))
 	}
 	var (
-		wg    sync.WaitGroup
-		next  = make(chan int, workers)
-		errMu sync.Mutex
-		first error
+		wg     sync.WaitGroup
+		next   atomic.Int64 // the next index to take: no channel hand-offs
+		failed atomic.Bool
+		errMu  sync.Mutex
+		first  error
 	)
-	failed := func() bool {
-		errMu.Lock()
-		defer errMu.Unlock()
-		return first != nil
-	}
-	for range workers {
+	arenas := make([]*pointArena, workers)
+	for w := range workers {
+		arenas[w] = newArena()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			work := newWorker()
-			for i := range next {
-				if failed() {
-					continue
+			work := newWorker(arenas[w])
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
 				}
 				err := ev.checkCtx()
 				if err == nil {
@@ -44,15 +47,15 @@ func (ev *evaluator) parallel(n int, newWorker func() func(i int) error) error {
 						first = err
 					}
 					errMu.Unlock()
+					failed.Store(true)
 				}
 			}
 		}()
 	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
+	for _, a := range arenas {
+		ev.arena.adopt(a)
+	}
 	return first
 }
 

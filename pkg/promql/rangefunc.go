@@ -168,7 +168,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 	wantST := ev.opts.useST && stFuncs[name] && src.fromStore
 
 	out := make(Matrix, len(src.series))
-	err = ev.parallel(len(src.series), func() func(i int) error {
+	err = ev.parallel(len(src.series), func(a *pointArena) func(i int) error {
 		var (
 			win  window
 			cur  cursor
@@ -188,9 +188,10 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 			if res.dropName && !ev.opts.delayedName {
 				res.Metric = dropMetricName(res.Metric)
 			}
-			if err := ev.slide(&win, &cur, src, &step, params, kernel, &res); err != nil {
+			if err := ev.slide(&win, &cur, src, &step, params, kernel, &res, a); err != nil {
 				return err
 			}
+			res.Floats, res.Histograms = a.doneFloats(res.Floats), a.doneHists(res.Histograms)
 			if err := it.Err(); err != nil {
 				return fmt.Errorf("reading series %s: %w", s.Labels(), err)
 			}
@@ -218,10 +219,13 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 }
 
 // slide runs the kernel at every step for one series.
-func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *rangeStep, params []scalarValue, kernel rangeKernel, res *Series) error {
+func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *rangeStep, params []scalarValue, kernel rangeKernel, res *Series, a *pointArena) error {
 	lookback := ev.plan.lookback
-	held := 0
-	defer func() { ev.budget.release(held) }()
+	// The window is charged to the budget by its peak, once per series:
+	// per-step updates of the shared budget would make parallel workers
+	// contend.
+	peak := 0
+	defer func() { ev.budget.release(peak) }()
 	for k := range ev.steps {
 		ts := ev.ts(k)
 		ref := ts
@@ -239,11 +243,11 @@ func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *ran
 				maxt += lookback
 			}
 			win.fill(cur, mint, maxt)
-			if n := win.size(); n != held {
-				if err := ev.budget.add(n - held); err != nil {
+			if n := win.size(); n > peak {
+				if err := ev.budget.add(n - peak); err != nil {
 					return err
 				}
-				held = n
+				peak = n
 			}
 		}
 		if win.empty() {
@@ -262,8 +266,14 @@ func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *ran
 			continue
 		}
 		if h != nil {
+			if cap(res.Histograms) == 0 {
+				res.Histograms = a.hists(ev.steps - k)
+			}
 			res.Histograms = append(res.Histograms, HPoint{T: ts, H: h})
 		} else {
+			if cap(res.Floats) == 0 {
+				res.Floats = a.floats(ev.steps - k)
+			}
 			res.Floats = append(res.Floats, FPoint{T: ts, F: f})
 		}
 	}

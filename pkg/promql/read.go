@@ -79,6 +79,7 @@ type cursor struct {
 	st      storage.StartTimestampIterator // nil: no start timestamps
 	typ     storage.ValueType
 	t       int64
+	v       float64 // the value, for a float sample
 	started bool
 	// feed makes windows read (and drop) the samples they skip, so that a
 	// statsIterator sees every histogram, as Prometheus's buffered reads
@@ -116,8 +117,14 @@ func (c *cursor) next() {
 	c.load()
 }
 
+// load reads the current sample's timestamp (and value, for a float: one
+// call instead of two).
 func (c *cursor) load() {
-	if c.typ != storage.ValNone {
+	switch c.typ {
+	case storage.ValNone:
+	case storage.ValFloat:
+		c.t, c.v = c.it.At()
+	default:
 		c.t = c.it.AtT()
 	}
 }

@@ -44,7 +44,7 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMo
 	}
 	out := make(Matrix, len(series))
 	statsOnly := ev.plan.statsOnly[vs]
-	err = ev.parallel(len(series), func() func(i int) error {
+	err = ev.parallel(len(series), func(a *pointArena) func(i int) error {
 		var (
 			w  lookbackWalker
 			it storage.Iterator
@@ -53,7 +53,8 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMo
 			it = statsAwareIterator(series[i], it, statsOnly)
 			w.reset(it, mode == selectStartTimestamps)
 			s := Series{Metric: series[i].Labels()}
-			ev.walkSteps(&w, vs, mode, &s)
+			ev.walkSteps(&w, vs, mode, &s, a)
+			s.Floats, s.Histograms = a.doneFloats(s.Floats), a.doneHists(s.Histograms)
 			if err := it.Err(); err != nil {
 				return fmt.Errorf("reading series %s: %w", s.Metric, err)
 			}
@@ -70,7 +71,7 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMo
 }
 
 // walkSteps fills s with the samples w picks at every step.
-func (ev *evaluator) walkSteps(w *lookbackWalker, vs *parser.VectorSelector, mode selectMode, s *Series) {
+func (ev *evaluator) walkSteps(w *lookbackWalker, vs *parser.VectorSelector, mode selectMode, s *Series, a *pointArena) {
 	lookback := ev.plan.lookback
 	if vs.Timestamp != nil {
 		ref := *vs.Timestamp
@@ -82,19 +83,26 @@ func (ev *evaluator) walkSteps(w *lookbackWalker, vs *parser.VectorSelector, mod
 			return
 		}
 		for i := range ev.steps {
-			ev.emit(w, mode, s, ev.ts(i))
+			ev.emit(w, mode, s, ev.ts(i), a)
 		}
 		return
 	}
 	for i := range ev.steps {
 		ts := ev.ts(i)
 		if w.at(refTime(vs, ts), lookback) {
-			ev.emit(w, mode, s, ts)
+			ev.emit(w, mode, s, ts, a)
 		}
 	}
 }
 
-func (ev *evaluator) emit(w *lookbackWalker, mode selectMode, s *Series, ts int64) {
+func (ev *evaluator) emit(w *lookbackWalker, mode selectMode, s *Series, ts int64, a *pointArena) {
+	if w.isH && mode == selectValues {
+		if cap(s.Histograms) == 0 {
+			s.Histograms = a.hists(ev.steps)
+		}
+	} else if cap(s.Floats) == 0 {
+		s.Floats = a.floats(ev.steps)
+	}
 	switch {
 	case mode == selectTimestamps:
 		s.Floats = append(s.Floats, FPoint{T: ts, F: float64(w.t) / 1000})
@@ -162,7 +170,7 @@ func (w *lookbackWalker) at(ref, lookback int64) bool {
 func (w *lookbackWalker) consume() {
 	it := w.c.it
 	if w.c.typ == storage.ValFloat {
-		w.t, w.f = it.At()
+		w.t, w.f = w.c.t, w.c.v
 		w.isH = false
 	} else {
 		w.t, w.h = it.AtFloatHistogram(w.h)

@@ -35,14 +35,15 @@ func (v *stepView) at(i int, ts int64) (f float64, h *histogramT, ok bool) {
 // same labels merge, unless both have a value at the same step.
 type outputSet struct {
 	steps  int
+	arena  *pointArena
 	index  map[string]int
 	series Matrix
 	last   []int // last step written per series, -1 if none
 	buf    []byte
 }
 
-func newOutputSet(steps int) *outputSet {
-	return &outputSet{steps: steps, index: map[string]int{}}
+func newOutputSet(steps int, a *pointArena) *outputSet {
+	return &outputSet{steps: steps, arena: a, index: map[string]int{}}
 }
 
 func (o *outputSet) slot(metric labels.Labels, dropName bool) int {
@@ -64,8 +65,20 @@ func (o *outputSet) add(metric labels.Labels, dropName bool, k int, ts int64, f 
 		return errDuplicateLabelset
 	}
 	o.last[i] = k
-	o.series[i].Floats = append(o.series[i].Floats, FPoint{T: ts, F: f})
+	o.appendFloat(i, k, FPoint{T: ts, F: f})
 	return nil
+}
+
+// appendFloat and appendHistogram grow slices from the arena; a series can
+// get at most one point per remaining step.
+func (o *outputSet) appendFloat(i, k int, p FPoint) {
+	s := &o.series[i]
+	s.Floats = append(o.arena.growFloats(s.Floats, len(s.Floats)+o.steps-k), p)
+}
+
+func (o *outputSet) appendHistogram(i, k int, p HPoint) {
+	s := &o.series[i]
+	s.Histograms = append(o.arena.growHists(s.Histograms, len(s.Histograms)+o.steps-k), p)
 }
 
 // addHistogram appends a histogram at step k.
@@ -75,7 +88,7 @@ func (o *outputSet) addHistogram(metric labels.Labels, dropName bool, k int, ts 
 		return errDuplicateLabelset
 	}
 	o.last[i] = k
-	o.series[i].Histograms = append(o.series[i].Histograms, HPoint{T: ts, H: h})
+	o.appendHistogram(i, k, HPoint{T: ts, H: h})
 	return nil
 }
 
@@ -86,9 +99,9 @@ func (o *outputSet) addSampleAt(i, k int, ts int64, f float64, h *histogramT) er
 	}
 	o.last[i] = k
 	if h != nil {
-		o.series[i].Histograms = append(o.series[i].Histograms, HPoint{T: ts, H: h})
+		o.appendHistogram(i, k, HPoint{T: ts, H: h})
 	} else {
-		o.series[i].Floats = append(o.series[i].Floats, FPoint{T: ts, F: f})
+		o.appendFloat(i, k, FPoint{T: ts, F: f})
 	}
 	return nil
 }

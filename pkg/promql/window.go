@@ -14,6 +14,15 @@ import (
 type window struct {
 	floats []FPoint
 	hists  []HPoint
+	// fhead and hhead index the first sample still in the window: samples
+	// leave from the front without moving the rest, which is compacted
+	// only once half the buffer is dead.
+	fbuf  []FPoint
+	hbuf  []HPoint
+	fhead int
+	hhead int
+	// hsize is the MaxSamples weight of the histograms held.
+	hsize int
 	// Start timestamps of floats and hists, kept when wantST.
 	fST, hST []int64
 	wantST   bool
@@ -26,7 +35,9 @@ func (w *window) reset(wantST bool) {
 	for _, p := range w.hists {
 		w.spare = append(w.spare, p.H)
 	}
-	w.floats, w.hists = w.floats[:0], w.hists[:0]
+	w.fbuf, w.hbuf = w.fbuf[:0], w.hbuf[:0]
+	w.fhead, w.hhead, w.hsize = 0, 0, 0
+	w.floats, w.hists = w.fbuf, w.hbuf
 	w.fST, w.hST = w.fST[:0], w.hST[:0]
 	w.wantST = wantST
 }
@@ -34,13 +45,7 @@ func (w *window) reset(wantST bool) {
 func (w *window) empty() bool { return len(w.floats) == 0 && len(w.hists) == 0 }
 
 // size counts the samples held, for MaxSamples.
-func (w *window) size() int {
-	n := len(w.floats)
-	for _, p := range w.hists {
-		n += p.size()
-	}
-	return n
-}
+func (w *window) size() int { return len(w.floats) + w.hsize }
 
 // fill moves the window to (mint, maxt]: it drops what fell out on the left
 // and reads what came in on the right.
@@ -74,7 +79,8 @@ func (w *window) dropThrough(t int64) {
 		k++
 	}
 	if k > 0 {
-		w.floats = w.floats[:copy(w.floats, w.floats[k:])]
+		w.fhead += k
+		w.floats = w.fbuf[w.fhead:]
 		if w.wantST {
 			w.fST = w.fST[:copy(w.fST, w.fST[k:])]
 		}
@@ -82,24 +88,46 @@ func (w *window) dropThrough(t int64) {
 	k = 0
 	for k < len(w.hists) && w.hists[k].T <= t {
 		w.spare = append(w.spare, w.hists[k].H)
+		w.hsize -= w.hists[k].size()
 		k++
 	}
 	if k > 0 {
-		w.hists = w.hists[:copy(w.hists, w.hists[k:])]
+		w.hhead += k
+		w.hists = w.hbuf[w.hhead:]
 		if w.wantST {
 			w.hST = w.hST[:copy(w.hST, w.hST[k:])]
 		}
 	}
 }
 
+// appendFloat adds a sample on the right, compacting the buffer first when
+// most of it has left the window.
+func (w *window) appendFloat(p FPoint) {
+	if w.fhead > 0 && w.fhead >= len(w.fbuf)/2 && len(w.fbuf) == cap(w.fbuf) {
+		n := copy(w.fbuf, w.fbuf[w.fhead:])
+		w.fbuf, w.fhead = w.fbuf[:n], 0
+	}
+	w.fbuf = append(w.fbuf, p)
+	w.floats = w.fbuf[w.fhead:]
+}
+
+func (w *window) appendHist(p HPoint) {
+	if w.hhead > 0 && w.hhead >= len(w.hbuf)/2 && len(w.hbuf) == cap(w.hbuf) {
+		n := copy(w.hbuf, w.hbuf[w.hhead:])
+		w.hbuf, w.hhead = w.hbuf[:n], 0
+	}
+	w.hbuf = append(w.hbuf, p)
+	w.hists = w.hbuf[w.hhead:]
+	w.hsize += p.size()
+}
+
 // read appends the cursor's current sample unless it is a stale marker.
 func (w *window) read(c *cursor) {
 	if c.typ == storage.ValFloat {
-		t, f := c.it.At()
-		if value.IsStaleNaN(f) {
+		if value.IsStaleNaN(c.v) {
 			return
 		}
-		w.floats = append(w.floats, FPoint{T: t, F: f})
+		w.appendFloat(FPoint{T: c.t, F: c.v})
 		if w.wantST {
 			w.fST = append(w.fST, c.atST())
 		}
@@ -116,7 +144,7 @@ func (w *window) read(c *cursor) {
 		w.spare = append(w.spare, h)
 		return
 	}
-	w.hists = append(w.hists, HPoint{T: t, H: h})
+	w.appendHist(HPoint{T: t, H: h})
 	if w.wantST {
 		w.hST = append(w.hST, c.atST())
 	}

@@ -193,3 +193,11 @@ type Storage interface {
 	Stats() Stats
 	Close() error
 }
+
+// ConcurrentQuerier is implemented by queriers whose series may be read
+// from several goroutines at once (each iterator by one goroutine). The
+// engine spreads per-series work over cores only for those; Prometheus's
+// TSDB, for one, caches chunk lookups per querier without locks.
+type ConcurrentQuerier interface {
+	ConcurrentReads() bool
+}

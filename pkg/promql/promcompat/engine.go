@@ -70,6 +70,7 @@ func (q *query) Exec(ctx context.Context) *prompromql.Result {
 	if err != nil {
 		return &prompromql.Result{Err: err}
 	}
+	defer res.Close() // the conversion copies the points
 	return &prompromql.Result{Value: ToPrometheus(res.Value), Warnings: res.Annotations}
 }
 

@@ -74,15 +74,31 @@ func (p *postingsIndex) sortedValues(name string) []string {
 	return vals
 }
 
-// selectRefs returns the sorted refs of series matching every matcher.
-// A matcher that matches the empty string also selects series without the
-// label, so it is applied by subtracting the values it rejects.
-func (p *postingsIndex) selectRefs(ms []*labels.Matcher) []storage.SeriesRef {
+// smallCandidates is the size under which a selection checks the labels of
+// its candidate series rather than merging postings lists.
+const smallCandidates = 64
+
+// selectRefs returns the sorted refs of series matching every matcher;
+// lookup returns the labels of a series. A matcher that matches the empty
+// string also selects series without the label, so it is applied by
+// subtracting the values it rejects. Equality matchers go first: they are
+// cheap and narrow the set most; once few candidates are left, the other
+// matchers check their labels directly.
+func (p *postingsIndex) selectRefs(ms []*labels.Matcher, lookup func(storage.SeriesRef) labels.Labels) []storage.SeriesRef {
+	ms = slices.Clone(ms)
+	slices.SortStableFunc(ms, func(a, b *labels.Matcher) int { return matcherCost(a) - matcherCost(b) })
 	var result []storage.SeriesRef
 	haveResult := false
 	// Intersections first: they only shrink the set.
 	for _, m := range ms {
 		if m.Matches("") {
+			continue
+		}
+		if haveResult && len(result) <= smallCandidates {
+			result = filterByLabel(result, m, lookup)
+			if len(result) == 0 {
+				return nil
+			}
 			continue
 		}
 		in := p.union(m, true)
@@ -102,9 +118,35 @@ func (p *postingsIndex) selectRefs(ms []*labels.Matcher) []storage.SeriesRef {
 		if !m.Matches("") {
 			continue
 		}
+		if len(result) <= smallCandidates {
+			result = filterByLabel(result, m, lookup)
+			continue
+		}
 		result = subtract(result, p.union(m, false))
 	}
 	return result
+}
+
+// matcherCost orders matchers: equality first, regular expressions last.
+func matcherCost(m *labels.Matcher) int {
+	switch m.Type {
+	case labels.MatchEqual:
+		return 0
+	case labels.MatchNotEqual:
+		return 1
+	}
+	return 2
+}
+
+// filterByLabel keeps the refs whose series' label m.Name matches m.
+func filterByLabel(refs []storage.SeriesRef, m *labels.Matcher, lookup func(storage.SeriesRef) labels.Labels) []storage.SeriesRef {
+	out := refs[:0:0]
+	for _, r := range refs {
+		if m.Matches(lookup(r).Get(m.Name)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // union merges the postings of the values of m.Name for which m.Matches(v)

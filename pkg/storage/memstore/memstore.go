@@ -167,6 +167,9 @@ func (s *Store) getOrCreate(lset labels.Labels) *memSeries {
 	return ms
 }
 
+// labelsOf returns the labels of the series ref. Callers hold mtx.
+func (s *Store) labelsOf(ref storage.SeriesRef) labels.Labels { return s.byRef[ref].lset }
+
 // lookup finds a series by hash and labels. Callers hold mtx.
 func (s *Store) lookup(h uint64, lset labels.Labels) *memSeries {
 	for _, ms := range s.hashes[h] {

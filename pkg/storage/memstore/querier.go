@@ -29,7 +29,7 @@ func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*lab
 // [mint, maxt], sorted by labels.
 func (q *querier) matching(ctx context.Context, ms []*labels.Matcher) ([]*seriesView, error) {
 	q.store.mtx.RLock()
-	refs := q.store.index.selectRefs(ms)
+	refs := q.store.index.selectRefs(ms, q.store.labelsOf)
 	series := make([]*memSeries, 0, len(refs))
 	for _, r := range refs {
 		series = append(series, q.store.byRef[r])
@@ -47,7 +47,11 @@ func (q *querier) matching(ctx context.Context, ms []*labels.Matcher) ([]*series
 			views = append(views, v)
 		}
 	}
-	sort.Slice(views, func(i, j int) bool { return labels.Compare(views[i].lset, views[j].lset) < 0 })
+	// Series created in label order need no sort: check first, it is cheaper.
+	less := func(i, j int) bool { return labels.Compare(views[i].lset, views[j].lset) < 0 }
+	if !sort.SliceIsSorted(views, less) {
+		sort.Slice(views, less)
+	}
 	return views, nil
 }
 
@@ -190,3 +194,7 @@ func (it *sliceIterator) AtT() int64 { return it.samples[it.i].t }
 // AtST implements storage.StartTimestampIterator.
 func (it *sliceIterator) AtST() int64 { return it.samples[it.i].st }
 func (it *sliceIterator) Err() error  { return nil }
+
+// ConcurrentReads implements storage.ConcurrentQuerier: series are
+// immutable snapshots, readable from any number of goroutines.
+func (q *querier) ConcurrentReads() bool { return true }
