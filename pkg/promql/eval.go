@@ -47,9 +47,9 @@ type evaluator struct {
 	concurrentReads bool
 	series          *seriesCache
 	arena           *pointArena
-	budget  *sampleBudget
-	annos   annotations.Annotations
-	annoMu  *sync.Mutex
+	budget          *sampleBudget
+	annos           annotations.Annotations
+	annoMu          *sync.Mutex
 }
 
 func newEvaluator(ctx context.Context, p *plan, opts evalOptions) *evaluator {

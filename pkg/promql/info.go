@@ -223,7 +223,7 @@ func (ev *evaluator) infoHints(at *int64, offset time.Duration) storage.SelectHi
 	start -= ev.plan.lookback - 1
 	start -= offset.Milliseconds()
 	end -= offset.Milliseconds()
-	return storage.SelectHints{Start: start, End: end, Step: ev.interval, Func: "info"}
+	return storage.SelectHints{Start: start, End: end, Step: ev.interval, Func: "info", Unsorted: true}
 }
 
 // identifyingMatcherSets builds, per combination of present identifying

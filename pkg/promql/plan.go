@@ -390,7 +390,9 @@ func (p *plan) register(byKey map[string]*selection, vs *parser.VectorSelector, 
 	if !ok {
 		sel = &selection{
 			matchers: vs.LabelMatchers,
-			hints:    storage.SelectHints{Start: start, End: end, Step: step, Range: rangeMs, Func: fn},
+			// Results come out in label order regardless; like Prometheus,
+			// the engine reads series in whatever order storage has them.
+			hints: storage.SelectHints{Start: start, End: end, Step: step, Range: rangeMs, Func: fn, Unsorted: true},
 		}
 		byKey[key] = sel
 	} else {

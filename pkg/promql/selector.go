@@ -49,9 +49,19 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMo
 			w  lookbackWalker
 			it storage.Iterator
 		)
+		reopen := func(i int) func() storage.Iterator {
+			if statsOnly {
+				return nil // the stats iterator must see every sample
+			}
+			return func() storage.Iterator {
+				it = series[i].Iterator(it)
+				return it
+			}
+		}
 		return func(i int) error {
 			it = statsAwareIterator(series[i], it, statsOnly)
 			w.reset(it, mode == selectStartTimestamps)
+			w.reopen = reopen(i)
 			s := Series{Metric: series[i].Labels()}
 			ev.walkSteps(&w, vs, mode, &s, a)
 			s.Floats, s.Histograms = a.doneFloats(s.Floats), a.doneHists(s.Histograms)
@@ -139,11 +149,18 @@ type lookbackWalker struct {
 
 	emitted    *histogram.FloatHistogram // stable copy of the sample seq emittedSeq
 	emittedSeq int
+
+	// reopen, when set, returns a fresh iterator over the series: the
+	// walker then first looks for the newest sample close to the reference
+	// time and walks the whole lookback only when there is none.
+	reopen func() storage.Iterator
+	wantST bool
 }
 
 func (w *lookbackWalker) reset(it storage.Iterator, wantST bool) {
 	w.c.reset(it, wantST)
 	w.has, w.isH, w.seq, w.emitted, w.emittedSeq = false, false, 0, nil, -1
+	w.reopen, w.wantST = nil, wantST
 }
 
 // at positions the walker on the newest sample in (ref-lookback, ref] and
@@ -151,8 +168,7 @@ func (w *lookbackWalker) reset(it storage.Iterator, wantST bool) {
 func (w *lookbackWalker) at(ref, lookback int64) bool {
 	lo := ref - lookback
 	if !w.c.started || (w.c.typ != storage.ValNone && w.c.t <= lo) {
-		w.c.seek(lo + 1) // everything up to lo is out of reach: skip it
-		w.has = false
+		w.position(ref, lo, lookback) // everything up to lo is out of reach
 	}
 	for w.c.typ != storage.ValNone && w.c.t <= ref {
 		w.consume()
@@ -165,6 +181,22 @@ func (w *lookbackWalker) at(ref, lookback int64) bool {
 		return !value.IsStaleNaN(w.h.Sum)
 	}
 	return !value.IsStaleNaN(w.f)
+}
+
+// position moves the cursor to where the walk to ref starts. Iterators only
+// move forward, so reading the whole lookback window is the safe way; with
+// regular samples, the newest one at or before ref is usually within a
+// sixteenth of the lookback, and a seek there spares reading the rest.
+func (w *lookbackWalker) position(ref, lo, lookback int64) {
+	w.has = false
+	if probe := ref - lookback/16; w.reopen != nil && probe > lo+1 {
+		w.c.seek(probe)
+		if w.c.typ != storage.ValNone && w.c.t <= ref {
+			return
+		}
+		w.c.reset(w.reopen(), w.wantST) // none there: start over
+	}
+	w.c.seek(lo + 1)
 }
 
 func (w *lookbackWalker) consume() {

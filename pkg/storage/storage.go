@@ -79,11 +79,16 @@ type SelectHints struct {
 	Step  int64 // Query step in ms; 0 for instant queries.
 	Range int64 // Range of the enclosing range selector in ms, if any.
 	Func  string
+	// Unsorted says the caller does not need the series in label order:
+	// a storage may then skip sorting them (like Prometheus's sortSeries
+	// false). Storages are free to sort anyway.
+	Unsorted bool
 }
 
 // Querier reads series over a fixed time range [mint, maxt].
 type Querier interface {
-	// Select returns the series matching all matchers, sorted by labels.
+	// Select returns the series matching all matchers, sorted by labels
+	// unless hints say Unsorted.
 	Select(ctx context.Context, hints *SelectHints, matchers ...*labels.Matcher) SeriesSet
 	// LabelNames returns the sorted label names of series matching matchers
 	// (all series when matchers is empty).

@@ -32,10 +32,12 @@ type promQuerier struct{ q promstorage.Querier }
 
 func (p promQuerier) Select(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
 	var h *promstorage.SelectHints
+	sorted := true
 	if hints != nil {
 		h = &promstorage.SelectHints{Start: hints.Start, End: hints.End, Step: hints.Step, Range: hints.Range, Func: hints.Func}
+		sorted = !hints.Unsorted
 	}
-	return promSeriesSet{set: p.q.Select(ctx, true, h, ms...)}
+	return promSeriesSet{set: p.q.Select(ctx, sorted, h, ms...)}
 }
 
 func (p promQuerier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]string, error) {

@@ -75,12 +75,11 @@ func (s *Storage) Close() error { return s.graft.Close() }
 
 type querier struct{ q storage.Querier }
 
-func (q *querier) Select(ctx context.Context, _ bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.SeriesSet {
-	var h *storage.SelectHints
+func (q *querier) Select(ctx context.Context, sortSeries bool, hints *promstorage.SelectHints, ms ...*labels.Matcher) promstorage.SeriesSet {
+	h := &storage.SelectHints{Unsorted: !sortSeries}
 	if hints != nil {
-		h = &storage.SelectHints{Start: hints.Start, End: hints.End, Step: hints.Step, Range: hints.Range, Func: hints.Func}
+		h.Start, h.End, h.Step, h.Range, h.Func = hints.Start, hints.End, hints.Step, hints.Range, hints.Func
 	}
-	// Graft's Select always returns series sorted by labels.
 	return &seriesSet{set: q.q.Select(ctx, h, ms...)}
 }
 

@@ -17,8 +17,8 @@ type querier struct {
 }
 
 // Select implements storage.Querier.
-func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	views, err := q.matching(ctx, ms)
+func (q *querier) Select(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	views, err := q.matching(ctx, ms, hints == nil || !hints.Unsorted)
 	if err != nil {
 		return storage.ErrSeriesSet{Error: err}
 	}
@@ -26,8 +26,8 @@ func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*lab
 }
 
 // matching returns snapshots of the matching series that have samples in
-// [mint, maxt], sorted by labels.
-func (q *querier) matching(ctx context.Context, ms []*labels.Matcher) ([]*seriesView, error) {
+// [mint, maxt], sorted by labels when asked (else in creation order).
+func (q *querier) matching(ctx context.Context, ms []*labels.Matcher, sorted bool) ([]*seriesView, error) {
 	q.store.mtx.RLock()
 	refs := q.store.index.selectRefs(ms, q.store.labelsOf)
 	series := make([]*memSeries, 0, len(refs))
@@ -49,7 +49,7 @@ func (q *querier) matching(ctx context.Context, ms []*labels.Matcher) ([]*series
 	}
 	// Series created in label order need no sort: check first, it is cheaper.
 	less := func(i, j int) bool { return labels.Compare(views[i].lset, views[j].lset) < 0 }
-	if !sort.SliceIsSorted(views, less) {
+	if sorted && !sort.SliceIsSorted(views, less) {
 		sort.Slice(views, less)
 	}
 	return views, nil
@@ -71,7 +71,7 @@ func (q *querier) snapshot(ms *memSeries) *seriesView {
 
 // LabelNames implements storage.Querier.
 func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]string, error) {
-	views, err := q.matching(ctx, ms)
+	views, err := q.matching(ctx, ms, false)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]stri
 
 // LabelValues implements storage.Querier.
 func (q *querier) LabelValues(ctx context.Context, name string, ms ...*labels.Matcher) ([]string, error) {
-	views, err := q.matching(ctx, ms)
+	views, err := q.matching(ctx, ms, false)
 	if err != nil {
 		return nil, err
 	}
