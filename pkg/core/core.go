@@ -97,7 +97,10 @@ func New(opts Options) (*Core, error) {
 	c.scraper = scrape.NewManager(c.store, scrape.Options{
 		Logger: opts.Logger.With("component", "scrape"), Registerer: opts.Registerer, UserAgent: version.UserAgent(),
 	})
-	c.api = &api.API{Storage: c.store, Engine: c.engine, Targets: c.scraper, Logger: opts.Logger}
+	c.api = &api.API{
+		Storage: c.store, Engine: c.engine, Targets: c.scraper, Logger: opts.Logger,
+		Exemplars: c.store, Metadata: c.scraper, Stats: c.store,
+	}
 	opts.Registerer.MustRegister(newStorageCollector(c.store))
 	c.Service = services.NewBasicService(c.starting, c.running, c.stopping)
 	return c, nil

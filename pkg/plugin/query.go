@@ -72,7 +72,7 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 		res.Close()
 	}
 	if q.exemplar {
-		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: "Exemplars are not stored yet by this version of Graft."})
+		notices = append(notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: "Exemplars are not shown on panels by this version of Graft yet (the HTTP API serves them at /api/v1/query_exemplars)."})
 	}
 	return backend.DataResponse{Frames: finishFrames(q, frames, notices)}
 }

@@ -2,6 +2,7 @@ package promql
 
 import (
 	"math"
+	"sync"
 
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -92,9 +93,13 @@ func (a *floatAccs) value(op parser.ItemType, k int) float64 {
 	return a.v[k]
 }
 
+// accPool recycles accumulators across queries.
+var accPool = sync.Pool{New: func() any { return &floatAccs{} }}
+
 func (ev *evaluator) aggregateFloats(op parser.ItemType, in Matrix, groups *aggGroups) (Matrix, error) {
 	out := make(Matrix, 0, len(groups.labels))
-	var acc floatAccs
+	acc := accPool.Get().(*floatAccs)
+	defer accPool.Put(acc)
 	for g, members := range groups.members {
 		if err := ev.checkCtx(); err != nil {
 			return nil, err

@@ -225,6 +225,7 @@ type Query struct {
 	queryable storage.Queryable
 	query     string
 	plan      *plan
+	prepared  time.Duration // parsing and planning
 }
 
 // String returns the query text.
@@ -244,7 +245,7 @@ func (e *Engine) Instant(ctx context.Context, q storage.Queryable, query string,
 // a Matrix. It applies the HTTP API's checks on the grid (at most 11,000
 // points per series).
 func (e *Engine) Range(ctx context.Context, q storage.Queryable, query string, start, end time.Time, step time.Duration) (*Result, error) {
-	if err := validateRange(start, end, step); err != nil {
+	if err := ValidateRange(start, end, step); err != nil {
 		return nil, err
 	}
 	qry, err := e.NewRangeQuery(q, query, start, end, step, QueryOpts{})
@@ -254,9 +255,9 @@ func (e *Engine) Range(ctx context.Context, q storage.Queryable, query string, s
 	return qry.Exec(ctx)
 }
 
-// validateRange applies the checks (and messages) of Prometheus's
-// /api/v1/query_range handler.
-func validateRange(start, end time.Time, step time.Duration) error {
+// ValidateRange applies the checks (and messages) of Prometheus's
+// /api/v1/query_range handler, among which its 11,000 points limit.
+func ValidateRange(start, end time.Time, step time.Duration) error {
 	switch {
 	case end.Before(start):
 		return badData("end timestamp must not be before start time")
@@ -301,6 +302,7 @@ type queryRange struct {
 }
 
 func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts QueryOpts) (*Query, error) {
+	began := time.Now()
 	expr, err := e.parser.ParseExpr(query)
 	if err != nil {
 		return nil, &Error{Type: ErrBadData, Err: err}
@@ -318,7 +320,7 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 	if err != nil {
 		return nil, &Error{Type: ErrBadData, Err: err}
 	}
-	return &Query{engine: e, queryable: q, query: query, plan: p}, nil
+	return &Query{engine: e, queryable: q, query: query, plan: p, prepared: time.Since(began)}, nil
 }
 
 // Exec runs the query. It waits for a free slot when MaxConcurrent queries
@@ -346,6 +348,7 @@ func (q *Query) Exec(ctx context.Context) (*Result, error) {
 	}
 	res.Stats.QueueTime = began.Sub(queued).Seconds()
 	res.Stats.EvalTime = time.Since(began).Seconds()
+	res.Stats.PrepareTime = q.prepared.Seconds()
 	return res, nil
 }
 

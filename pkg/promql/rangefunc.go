@@ -176,13 +176,13 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 			step = rangeStep{rangeSec: float64(src.rangeMs) / 1000, anchored: src.anchored, smoothed: src.smoothed, pos: argPos(e.Args, 0)}
 		)
 		step.params = make([]float64, len(params))
+		var annos annotations.Annotations // reused from series to series
 		return func(i int) error {
 			s := src.series[i]
 			it = statsAwareIterator(s, it, src.statsOnly)
 			cur.reset(it, wantST)
 			cur.feed = src.statsOnly
 			win.reset(wantST)
-			var annos annotations.Annotations
 			step.annos, step.metric = &annos, s.Labels()
 			res := Series{Metric: s.Labels(), dropName: !keepName || (src.dropName != nil && src.dropName[i])}
 			if res.dropName && !ev.opts.delayedName {
@@ -199,6 +199,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 				checkCounterName(&annos, s.Labels(), &res, argPos(e.Args, 0))
 			}
 			ev.annotate(annos)
+			clear(annos)
 			out[i] = res
 			return nil
 		}
