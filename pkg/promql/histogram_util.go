@@ -33,3 +33,15 @@ func histogramOpResult(err error, reconciled bool, op annotations.HistogramOpera
 	}
 	return true
 }
+
+// reusable prepares a histogram this package owns to be overwritten by a
+// storage iterator. Custom bucket bounds are shared between histograms and
+// never written in place (Prometheus's chunk iterators and Copy/CopyTo
+// share them), so the slice is let go rather than handed to an iterator
+// that might write into it and change histograms already returned.
+func reusable(h *histogram.FloatHistogram) *histogram.FloatHistogram {
+	if h != nil {
+		h.CustomValues = nil
+	}
+	return h
+}

@@ -205,7 +205,7 @@ func (w *lookbackWalker) consume() {
 		w.t, w.f = w.c.t, w.c.v
 		w.isH = false
 	} else {
-		w.t, w.h = it.AtFloatHistogram(w.h)
+		w.t, w.h = it.AtFloatHistogram(reusable(w.h))
 		w.isH = true
 	}
 	w.st = w.c.atST()

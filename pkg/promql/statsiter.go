@@ -108,7 +108,7 @@ func (s *statsIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *
 		return s.it.AtT(), statsOf(s.last, s.last.CounterResetHint, fh)
 	}
 	var t int64
-	t, s.current = s.it.AtFloatHistogram(s.current)
+	t, s.current = s.it.AtFloatHistogram(reusable(s.current))
 	if value.IsStaleNaN(s.current.Sum) {
 		return t, statsOf(s.current, s.current.CounterResetHint, fh)
 	}

@@ -66,7 +66,7 @@ func (w *window) fill(c *cursor, mint, maxt int64) {
 		if c.t > mint {
 			w.read(c)
 		} else if c.feed && c.typ != storage.ValFloat {
-			_, c.scratch = c.it.AtFloatHistogram(c.scratch)
+			_, c.scratch = c.it.AtFloatHistogram(reusable(c.scratch))
 		}
 		c.next()
 	}
@@ -139,7 +139,7 @@ func (w *window) read(c *cursor) {
 	} else {
 		h = &histogram.FloatHistogram{}
 	}
-	t, h := c.it.AtFloatHistogram(h)
+	t, h := c.it.AtFloatHistogram(reusable(h))
 	if value.IsStaleNaN(h.Sum) {
 		w.spare = append(w.spare, h)
 		return
