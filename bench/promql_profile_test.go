@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -19,8 +20,12 @@ func BenchmarkPromQLQuery(b *testing.B) {
 		b.Skip("set GRAFT_Q to the query to run")
 	}
 	steps := 1000
-	if os.Getenv("GRAFT_STEPS") == "1" {
-		steps = 1
+	if v := os.Getenv("GRAFT_STEPS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("GRAFT_STEPS: want a positive number of steps, got %q", v)
+		}
+		steps = n
 	}
 	ctx := context.Background()
 	sc := scaleFor(true)

@@ -520,8 +520,10 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 		slices.Sort(names)
 	}
 	var buf []byte
+	lb := labels.NewBuilder(labels.EmptyLabels())
 	for i := range in {
-		base := labels.NewBuilder(in[i].Metric).Del(label).Labels()
+		lb.Reset(in[i].Metric)
+		base := lb.Del(label).Labels()
 		if e.Without {
 			buf = base.BytesWithoutLabels(buf, names...)
 		} else {
@@ -544,6 +546,7 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 		order  []*group
 		counts = map[string]*group{}
 		vbuf   []byte
+		kbuf   []byte
 	)
 	for k := range ev.steps {
 		if k%256 == 0 {
@@ -559,20 +562,21 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 			if !ok {
 				continue
 			}
-			var v string
 			if h == nil {
 				vbuf = strconv.AppendFloat(vbuf[:0], f, 'f', -1, 64)
-				v = string(vbuf)
 			} else {
-				v = h.String()
+				vbuf = append(vbuf[:0], h.String()...)
 			}
-			key := keys[i]
+			// Keys are built in a buffer: map lookups with string(kbuf)
+			// do not allocate, only new groups do.
+			kbuf = append(kbuf[:0], keys[i]...)
 			if withValue {
-				key += "\xff" + v
+				kbuf = append(append(kbuf, '\xff'), vbuf...)
 			}
-			g, ok := counts[key]
+			g, ok := counts[string(kbuf)]
 			if !ok {
-				g = &group{key: key, base: i, value: v, slot: -1}
+				key := string(kbuf)
+				g = &group{key: key, base: i, value: string(vbuf), slot: -1}
 				if s, ok := slots[key]; ok {
 					g.slot = s
 				}
@@ -585,9 +589,11 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 			if g.slot < 0 {
 				metric := bases[g.base]
 				if withValue {
-					metric = labels.NewBuilder(metric).Set(label, g.value).Labels()
+					lb.Reset(metric)
+					metric = lb.Set(label, g.value).Labels()
 				}
-				g.slot = out.slot(metric, false)
+				// Group keys and output labels correspond one to one.
+				g.slot = out.newSlot(metric, false)
 				slots[g.key] = g.slot
 			}
 			if err := out.addSampleAt(g.slot, k, ts, float64(g.count), nil); err != nil {

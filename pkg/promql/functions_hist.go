@@ -28,6 +28,8 @@ type bucketLayout struct {
 	bad   []string  // the malformed le value of a series, if any
 	all   []classicGroup
 	byKey map[string]int
+	// scratch holds a copy of a group's buckets for bucketQuantile.
+	scratch []bucket
 }
 
 func newBucketLayout(m Matrix) *bucketLayout {
@@ -231,7 +233,10 @@ func (ev *evaluator) histogramStep(k int, ts int64, a *histogramFuncArgs, l *buc
 			if len(grp.buckets) == 0 {
 				continue
 			}
-			res := bucketQuantile(q, slicesClone(grp.buckets))
+			// bucketQuantile sorts and merges in place; the group's buckets
+			// serve every quantile of the step.
+			l.scratch = append(l.scratch[:0], grp.buckets...)
+			res := bucketQuantile(q, l.scratch)
 			if res.forcedMonotonic {
 				annos.Add(annotations.NewHistogramQuantileForcedMonotonicityInfo(ev.nameForAnnotation(grp.metric), pos, ts, res.minBucket, res.maxBucket, res.maxDiff))
 			}
@@ -246,8 +251,6 @@ func (ev *evaluator) histogramStep(k int, ts int64, a *histogramFuncArgs, l *buc
 	}
 	return nil
 }
-
-func slicesClone(b []bucket) []bucket { return append([]bucket(nil), b...) }
 
 // histogramOutputLabels drops the metric name unless that waits for the end.
 func (ev *evaluator) histogramOutputLabels(m labels.Labels) labels.Labels {

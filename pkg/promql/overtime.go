@@ -422,6 +422,9 @@ func kernelResets(s *rangeStep) (float64, *histogram.FloatHistogram, bool) {
 	if !found {
 		return 0, nil, false
 	}
+	if len(s.hists) == 0 && len(s.fST) == 0 {
+		return float64(floatResets(s.floats[fi:])), nil, true
+	}
 	resets, first := 0, true
 	var prev mixedSample
 	walkMixed(s, fi, hi, func(cur mixedSample) {
@@ -451,6 +454,9 @@ func kernelChanges(s *rangeStep) (float64, *histogram.FloatHistogram, bool) {
 	if !found {
 		return 0, nil, false
 	}
+	if len(s.hists) == 0 {
+		return float64(floatChanges(s.floats[fi:])), nil, true
+	}
 	changes, first := 0, true
 	var prev mixedSample
 	walkMixed(s, fi, hi, func(cur mixedSample) {
@@ -473,6 +479,31 @@ func kernelChanges(s *rangeStep) (float64, *histogram.FloatHistogram, bool) {
 		prev = cur
 	})
 	return float64(changes), nil, true
+}
+
+// floatResets counts the decreases in a run of floats (the common case of
+// resets, without the mixed-sample walk).
+func floatResets(f []FPoint) int {
+	n := 0
+	for i := 1; i < len(f); i++ {
+		if f[i].F < f[i-1].F {
+			n++
+		}
+	}
+	return n
+}
+
+// floatChanges counts the value changes in a run of floats; NaN to NaN is
+// no change.
+func floatChanges(f []FPoint) int {
+	n := 0
+	for i := 1; i < len(f); i++ {
+		cur, prev := f[i].F, f[i-1].F
+		if cur != prev && (cur == cur || prev == prev) {
+			n++
+		}
+	}
+	return n
 }
 
 // linearRegression fits a least-squares line through the samples and

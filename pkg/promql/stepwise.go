@@ -50,12 +50,19 @@ func (o *outputSet) slot(metric labels.Labels, dropName bool) int {
 	o.buf = metric.Bytes(o.buf)
 	i, ok := o.index[string(o.buf)]
 	if !ok {
-		i = len(o.series)
+		i = o.newSlot(metric, dropName)
 		o.index[string(o.buf)] = i
-		o.series = append(o.series, Series{Metric: metric, dropName: dropName})
-		o.last = append(o.last, -1)
 	}
 	return i
+}
+
+// newSlot adds an output series without looking for one with the same
+// labels: for callers that key their series themselves and never produce
+// the same labels twice.
+func (o *outputSet) newSlot(metric labels.Labels, dropName bool) int {
+	o.series = append(o.series, Series{Metric: metric, dropName: dropName})
+	o.last = append(o.last, -1)
+	return len(o.series) - 1
 }
 
 // add appends a float at step k.
