@@ -532,21 +532,14 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 		keys[i] = string(buf)
 		bases[i] = groupLabels(base, grouping, e.Without)
 	}
-	type group struct {
-		key   string
-		base  int // an input series of the group
-		value string
-		count int
-		slot  int // output series, -1 until created
-	}
 	out := newOutputSet(ev.steps, ev.arena)
-	slots := map[string]int{} // output series by group key and value
+	slots := map[string]int{} // output series by group key (and value)
 	view := newStepView(in)
 	var (
-		order  []*group
-		counts = map[string]*group{}
-		vbuf   []byte
-		kbuf   []byte
+		counts  []int // per output series, at the current step
+		touched []int // output series counted at this step, in order of appearance
+		vbuf    []byte
+		kbuf    []byte
 	)
 	for k := range ev.steps {
 		if k%256 == 0 {
@@ -555,8 +548,7 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 			}
 		}
 		ts := ev.ts(k)
-		clear(counts)
-		order = order[:0]
+		touched = touched[:0]
 		for i := range in {
 			f, h, ok := view.at(i, ts)
 			if !ok {
@@ -568,37 +560,33 @@ func (ev *evaluator) countValues(e *parser.AggregateExpr, grouping []string) (Ma
 				vbuf = append(vbuf[:0], h.String()...)
 			}
 			// Keys are built in a buffer: map lookups with string(kbuf)
-			// do not allocate, only new groups do.
+			// do not allocate, only new output series do.
 			kbuf = append(kbuf[:0], keys[i]...)
 			if withValue {
 				kbuf = append(append(kbuf, '\xff'), vbuf...)
 			}
-			g, ok := counts[string(kbuf)]
+			slot, ok := slots[string(kbuf)]
 			if !ok {
-				key := string(kbuf)
-				g = &group{key: key, base: i, value: string(vbuf), slot: -1}
-				if s, ok := slots[key]; ok {
-					g.slot = s
-				}
-				counts[key] = g
-				order = append(order, g)
-			}
-			g.count++
-		}
-		for _, g := range order {
-			if g.slot < 0 {
-				metric := bases[g.base]
+				metric := bases[i]
 				if withValue {
 					lb.Reset(metric)
-					metric = lb.Set(label, g.value).Labels()
+					metric = lb.Set(label, string(vbuf)).Labels()
 				}
 				// Group keys and output labels correspond one to one.
-				g.slot = out.newSlot(metric, false)
-				slots[g.key] = g.slot
+				slot = out.newSlot(metric, false)
+				slots[string(kbuf)] = slot
+				counts = append(counts, 0)
 			}
-			if err := out.addSampleAt(g.slot, k, ts, float64(g.count), nil); err != nil {
+			if counts[slot] == 0 {
+				touched = append(touched, slot)
+			}
+			counts[slot]++
+		}
+		for _, slot := range touched {
+			if err := out.addSampleAt(slot, k, ts, float64(counts[slot]), nil); err != nil {
 				return nil, err
 			}
+			counts[slot] = 0
 		}
 	}
 	return out.result(), nil

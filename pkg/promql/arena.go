@@ -7,26 +7,57 @@ import "sync"
 // back to a pool for the next query, so that steady query load allocates
 // little (Prometheus pools its point slices for the same reason).
 
-// slabPoints is the size of a pooled slab, in points (1 MiB of FPoints).
+// Slabs come in three sizes, in points: an arena takes a small one first
+// and bigger ones as it fills, so that a small query holds (and, when the
+// pools were emptied by a garbage collection, allocates) little. The
+// biggest is 1 MiB of FPoints.
+var slabClasses = [...]int{1 << 12, 1 << 14, 1 << 16}
+
+// slabPoints is the biggest slab; bigger requests are allocated apart.
 const slabPoints = 1 << 16
 
-var (
-	floatSlabs = sync.Pool{New: func() any { s := make([]FPoint, slabPoints); return &s }}
-	histSlabs  = sync.Pool{New: func() any { s := make([]HPoint, slabPoints/2); return &s }}
-)
+var floatSlabs, histSlabs [len(slabClasses)]sync.Pool
+
+func init() {
+	for c, n := range slabClasses {
+		floatSlabs[c].New = func() any { s := make([]FPoint, n); return &s }
+		histSlabs[c].New = func() any { s := make([]HPoint, n/2); return &s }
+	}
+}
+
+// slabClass picks the size class of the next slab of an arena that holds
+// held slabs already and needs room for n points; histogram slabs hold
+// half the points of their class (div 2).
+func slabClass(held, n, div int) int {
+	c := min(held, len(slabClasses)-1)
+	for c < len(slabClasses)-1 && slabClasses[c]/div < n {
+		c++
+	}
+	return c
+}
 
 // pointArena is a bump allocator of point slices over pooled slabs. One
 // arena is used by one goroutine at a time.
 type pointArena struct {
-	fslabs []*[]FPoint
+	fslabs []pooledFloats
 	fslab  []FPoint
 	foff   int
 	flast  int // offset of the last slice handed out, -1 if none
 
-	hslabs []*[]HPoint
+	hslabs []pooledHists
 	hslab  []HPoint
 	hoff   int
 	hlast  int
+}
+
+type pooledFloats struct {
+	s     *[]FPoint
+	class int
+}
+
+type pooledHists struct {
+	s     *[]HPoint
+	class int
 }
 
 func newArena() *pointArena { return &pointArena{flast: -1, hlast: -1} }
@@ -37,8 +68,9 @@ func (a *pointArena) floats(n int) []FPoint {
 		return make([]FPoint, 0, n) // too big to pool
 	}
 	if a.foff+n > len(a.fslab) {
-		s := floatSlabs.Get().(*[]FPoint)
-		a.fslabs = append(a.fslabs, s)
+		c := slabClass(len(a.fslabs), n, 1)
+		s := floatSlabs[c].Get().(*[]FPoint)
+		a.fslabs = append(a.fslabs, pooledFloats{s, c})
 		a.fslab, a.foff = *s, 0
 	}
 	s := a.fslab[a.foff : a.foff : a.foff+n]
@@ -75,8 +107,9 @@ func (a *pointArena) hists(n int) []HPoint {
 		return make([]HPoint, 0, n)
 	}
 	if a.hoff+n > len(a.hslab) {
-		s := histSlabs.Get().(*[]HPoint)
-		a.hslabs = append(a.hslabs, s)
+		c := slabClass(len(a.hslabs), n, 2)
+		s := histSlabs[c].Get().(*[]HPoint)
+		a.hslabs = append(a.hslabs, pooledHists{s, c})
 		a.hslab, a.hoff = *s, 0
 	}
 	s := a.hslab[a.hoff : a.hoff : a.hoff+n]
@@ -114,12 +147,12 @@ func (a *pointArena) adopt(o *pointArena) {
 // release returns every slab to the pools. Nothing allocated from the
 // arena may be used afterwards.
 func (a *pointArena) release() {
-	for _, s := range a.fslabs {
-		floatSlabs.Put(s) // FPoints hold no pointers: no need to clear
+	for _, p := range a.fslabs {
+		floatSlabs[p.class].Put(p.s) // FPoints hold no pointers: no need to clear
 	}
-	for _, s := range a.hslabs {
-		clear(*s) // histograms must not stay reachable from the pool
-		histSlabs.Put(s)
+	for _, p := range a.hslabs {
+		clear(*p.s) // histograms must not stay reachable from the pool
+		histSlabs[p.class].Put(p.s)
 	}
 	*a = pointArena{flast: -1, hlast: -1}
 }

@@ -1,6 +1,8 @@
 package promql
 
 import (
+	"slices"
+
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -60,6 +62,14 @@ func (o *outputSet) slot(metric labels.Labels, dropName bool) int {
 // labels: for callers that key their series themselves and never produce
 // the same labels twice.
 func (o *outputSet) newSlot(metric labels.Labels, dropName bool) int {
+	if len(o.series) == cap(o.series) {
+		// Double: append grows large slices by a quarter, which for
+		// operators creating many series (count_values) allocates five
+		// times the final size.
+		n := max(len(o.series), 8)
+		o.series = slices.Grow(o.series, n)
+		o.last = slices.Grow(o.last, n)
+	}
 	o.series = append(o.series, Series{Metric: metric, dropName: dropName})
 	o.last = append(o.last, -1)
 	return len(o.series) - 1
