@@ -36,6 +36,16 @@ func (s *byValueHeap) Pop() any {
 	return el
 }
 
+// pushK is heap.Push without boxing the sample into an interface (which
+// allocates): append, then sift up the same way.
+func pushK[H interface {
+	*byValueHeap | *byReverseValueHeap
+	heap.Interface
+}](h H, s kSample) {
+	*(*[]kSample)(h) = append(*(*[]kSample)(h), s)
+	heap.Fix(h, h.Len()-1)
+}
+
 // byReverseValueHeap keeps the largest value on top; NaN counts as largest.
 type byReverseValueHeap []kSample
 
@@ -66,6 +76,7 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, param scalarValue, in M
 		annos   annotations.Annotations
 		heaps   = make([]byValueHeap, len(groups.members))
 		seen    = make([]bool, len(groups.members))
+		sorter  = &kSorter{}
 	)
 	for k := range ev.steps {
 		if k%256 == 0 {
@@ -81,7 +92,7 @@ func (ev *evaluator) aggregateK(e *parser.AggregateExpr, param scalarValue, in M
 			if !seen[g] {
 				continue
 			}
-			for _, s := range ev.orderedK(e.Op, heaps[g]) {
+			for _, s := range orderedK(e.Op, heaps[g], sorter) {
 				if ev.instant() {
 					instant = append(instant, kSeries(in[s.idx], s, ts))
 					continue
@@ -154,7 +165,7 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 			switch {
 			case op == parser.LIMIT_RATIO:
 				if addRatioSample(ratio, in[i].Metric) {
-					heap.Push(&heaps[g], s)
+					pushK(&heaps[g], s)
 				}
 			case op == parser.LIMITK:
 				heaps[g] = append(heaps[g], s)
@@ -162,9 +173,9 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 				seen[g] = false
 				annos.Add(annotations.NewHistogramIgnoredInAggregationInfo(op.String(), e.PosRange))
 			case op == parser.TOPK:
-				heap.Push(&heaps[g], s)
+				pushK(&heaps[g], s)
 			default:
-				heap.Push((*byReverseValueHeap)(&heaps[g]), s)
+				pushK((*byReverseValueHeap)(&heaps[g]), s)
 			}
 			continue
 		}
@@ -175,7 +186,7 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 			case h != nil:
 				annos.Add(annotations.NewHistogramIgnoredInAggregationInfo("topk", e.PosRange))
 			case int64(len(*hp)) < k:
-				heap.Push(hp, s)
+				pushK(hp, s)
 			case (*hp)[0].f < f || (math.IsNaN((*hp)[0].f) && !math.IsNaN(f)):
 				(*hp)[0] = s
 				if k > 1 {
@@ -188,7 +199,7 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 			case h != nil:
 				annos.Add(annotations.NewHistogramIgnoredInAggregationInfo("bottomk", e.PosRange))
 			case int64(len(*hp)) < k:
-				heap.Push(rh, s)
+				pushK(rh, s)
 			case (*hp)[0].f > f || (math.IsNaN((*hp)[0].f) && !math.IsNaN(f)):
 				(*hp)[0] = s
 				if k > 1 {
@@ -197,11 +208,11 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 			}
 		case parser.LIMITK:
 			if int64(len(*hp)) < k {
-				heap.Push(hp, s)
+				pushK(hp, s)
 			}
 		case parser.LIMIT_RATIO:
 			if addRatioSample(ratio, in[i].Metric) {
-				heap.Push(hp, s)
+				pushK(hp, s)
 			}
 		}
 	}
@@ -209,18 +220,36 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 }
 
 // orderedK returns a group's selection in output order: topk descending,
-// bottomk ascending, limitk and limit_ratio as kept.
-func (ev *evaluator) orderedK(op parser.ItemType, h byValueHeap) byValueHeap {
+// bottomk ascending, limitk and limit_ratio as kept. It sorts through
+// sorter, one per query, to save boxing the slice at every step.
+func orderedK(op parser.ItemType, h byValueHeap, sorter *kSorter) byValueHeap {
 	if len(h) < 2 {
 		return h
 	}
 	switch op {
-	case parser.TOPK:
-		sort.Sort(sort.Reverse(h))
-	case parser.BOTTOMK:
-		sort.Sort(sort.Reverse((*byReverseValueHeap)(&h)))
+	case parser.TOPK, parser.BOTTOMK:
+		*sorter = kSorter{h: h, bottom: op == parser.BOTTOMK}
+		sort.Sort(sorter)
+		sorter.h = nil
 	}
 	return h
+}
+
+// kSorter sorts like sort.Reverse over the heap's order (Prometheus's
+// choice, so that ties come out the same way): largest first for topk,
+// smallest first for bottomk.
+type kSorter struct {
+	h      byValueHeap
+	bottom bool
+}
+
+func (s *kSorter) Len() int      { return len(s.h) }
+func (s *kSorter) Swap(i, j int) { s.h[i], s.h[j] = s.h[j], s.h[i] }
+func (s *kSorter) Less(i, j int) bool {
+	if s.bottom {
+		return byReverseValueHeap(s.h).Less(j, i)
+	}
+	return s.h.Less(j, i)
 }
 
 // addRatioSample decides whether limit_ratio keeps a series: its labels'
