@@ -177,6 +177,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 		)
 		step.params = make([]float64, len(params))
 		var annos annotations.Annotations // reused from series to series
+		var nonCounter string             // the last name given the non-counter hint
 		return func(i int) error {
 			s := src.series[i]
 			it = statsAwareIterator(s, it, src.statsOnly)
@@ -196,7 +197,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 				return fmt.Errorf("reading series %s: %w", s.Labels(), err)
 			}
 			if name == "rate" || name == "increase" {
-				checkCounterName(&annos, s.Labels(), &res, argPos(e.Args, 0))
+				nonCounter = checkCounterName(&annos, s.Labels(), &res, argPos(e.Args, 0), nonCounter)
 			}
 			ev.annotate(annos)
 			clear(annos)
@@ -309,18 +310,22 @@ func (ev *evaluator) scalarParams(args parser.Expressions, skip int) ([]scalarVa
 }
 
 // checkCounterName adds Prometheus's hint that rate() and increase() are
-// meant for counters, judged by the metric name.
-func checkCounterName(annos *annotations.Annotations, metric labels.Labels, res *Series, pos posrange.PositionRange) {
+// meant for counters, judged by the metric name, and returns the name it
+// was given for. Building the hint costs more than the rate of a short
+// window: it is skipped when done returns the same name (series of one
+// metric come one after another).
+func checkCounterName(annos *annotations.Annotations, metric labels.Labels, res *Series, pos posrange.PositionRange, done string) string {
 	name := metric.Get(labels.MetricName)
-	if name == "" || len(res.Floats) == 0 {
-		return
+	if name == "" || len(res.Floats) == 0 || name == done {
+		return done
 	}
 	for _, suffix := range []string{"_total", "_sum", "_count", "_bucket"} {
 		if strings.HasSuffix(name, suffix) {
-			return
+			return done
 		}
 	}
 	annos.Add(annotations.NewPossibleNonCounterInfo(name, pos))
+	return name
 }
 
 // absentOverTime turns the per-series results of absent_over_time (a point
