@@ -167,6 +167,10 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 	keepName := name == "last_over_time" || name == "first_over_time"
 	wantST := ev.opts.useST && stFuncs[name] && src.fromStore
 
+	slide := ev.slide
+	if name == "double_exponential_smoothing" && src.at == nil {
+		slide = ev.slideDES // steps interleaved
+	}
 	out := make(Matrix, len(src.series))
 	err = ev.parallel(len(src.series), func(a *pointArena) func(i int) error {
 		var (
@@ -189,7 +193,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 			if res.dropName && !ev.opts.delayedName {
 				res.Metric = dropMetricName(res.Metric)
 			}
-			if err := ev.slide(&win, &cur, src, &step, params, kernel, &res, a); err != nil {
+			if err := slide(&win, &cur, src, &step, params, kernel, &res, a); err != nil {
 				return err
 			}
 			res.Floats, res.Histograms = a.doneFloats(res.Floats), a.doneHists(res.Histograms)
