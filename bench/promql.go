@@ -14,11 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	prom "github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	promstorage "github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/tsdbutil"
 
 	"github.com/graftlabs/graft/pkg/promql"
 	"github.com/graftlabs/graft/pkg/promql/promcompat"
@@ -28,12 +30,12 @@ import (
 
 // The promql suite times Graft's engine and Prometheus's promql.Engine on
 // the same queries over identical data, each on its own storage: the data is
-// written once into Graft's store (memstore) and once into a Prometheus TSDB
-// (compacted into a block, as Prometheus's own benchmark does). These are
-// the "promql/..." rows: what a Graft server and a Prometheus server answer
-// the query with. The "promql-same-storage/..." rows run Graft's engine on
-// that very Prometheus TSDB (through promcompat.FromPrometheus, a thin
-// adapter that only costs Graft): the engines alone. Each query runs
+// written once into Graft's in-memory store (memstore) and once into a
+// Prometheus TSDB (compacted into a block, as Prometheus's own benchmark
+// does). These are the "promql/..." rows: each engine with its storage. The
+// "promql-same-storage/..." rows run Graft's engine on that very Prometheus
+// TSDB (through promcompat.FromPrometheus, a thin adapter that only costs
+// Graft): the engines alone. Each query runs
 // alternately on the engines; rows report the median time and the mean
 // bytes allocated per query (both engines hand their result's memory back,
 // Graft with Result.Close, Prometheus with Query.Close).
@@ -51,6 +53,7 @@ type promqlScale struct {
 	bigSteps     int           // bench_test's 10000-step cases
 	sizes        []string      // which X
 	dashDays     int           // days of dashboard data (scraped every 60s)
+	nhSeries     int           // native histogram series of each kind
 	budget       time.Duration // per engine and query
 	minRuns      int
 	skipLongRate bool // the [1d] cases need a day of data
@@ -60,12 +63,12 @@ func scaleFor(quick bool) promqlScale {
 	if quick {
 		return promqlScale{
 			intervals: 2000, steps: []int{1, 1000}, bigSteps: 1000, sizes: []string{"one", "hundred"},
-			dashDays: 1, budget: 60 * time.Millisecond, minRuns: 2, skipLongRate: true,
+			dashDays: 1, nhSeries: 50, budget: 60 * time.Millisecond, minRuns: 2, skipLongRate: true,
 		}
 	}
 	return promqlScale{
 		intervals: 8640 + 10000, steps: []int{1, 1000}, bigSteps: 10000, sizes: []string{"one", "ten", "hundred"},
-		dashDays: 7, budget: time.Second, minRuns: 3,
+		dashDays: 7, nhSeries: 300, budget: time.Second, minRuns: 3,
 	}
 }
 
@@ -121,6 +124,28 @@ func runPromQLSuite(ctx context.Context, opts Options) ([]Result, error) {
 		}
 		results = append(results, rows...)
 	}
+	dash.close()
+
+	fmt.Fprintf(opts.Log, "promql: loading native histograms (%d series of each kind)\n", sc.nhSeries)
+	nh, err := newBenchData(filepath.Join(opts.Dir, "promql-native-histograms"))
+	if err != nil {
+		return nil, err
+	}
+	defer nh.close()
+	if err := loadNativeHistogramData(ctx, nh, sc.nhSeries); err != nil {
+		return nil, fmt.Errorf("loading native histograms: %w", err)
+	}
+	if err := nh.db.Compact(ctx); err != nil {
+		return nil, fmt.Errorf("compacting: %w", err)
+	}
+	b = newEngineBench(nh, sc, opts.Log)
+	for _, c := range nativeHistogramCases() {
+		rows, err := b.compare(ctx, "native_histograms/"+c.name, c.expr, time.Unix(0, 0), time.Unix(0, 0).Add(2*time.Hour), 30*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, rows...)
+	}
 	logSummary(opts.Log, results)
 	return results, nil
 }
@@ -162,6 +187,24 @@ func (d *benchData) append(ctx context.Context, key string, lset labels.Labels, 
 		return err
 	}
 	if r.graft, err = d.graft.Append(r.graft, lset, t, v); err != nil {
+		return err
+	}
+	d.refs[key] = r
+	return nil
+}
+
+// appendHistogram writes one native histogram sample to both storages.
+func (d *benchData) appendHistogram(ctx context.Context, key string, lset labels.Labels, t int64, h *histogram.Histogram) error {
+	if d.prom == nil {
+		d.prom, d.graft = d.db.Appender(ctx), d.store.Appender(ctx)
+	}
+	r := d.refs[key]
+	var err error
+	if r.prom, err = d.prom.AppendHistogram(r.prom, lset, t, h.Copy(), nil); err != nil {
+		return err
+	}
+	// Either appender may keep the pointer until Commit: each gets a copy.
+	if r.graft, err = d.graft.AppendHistogram(r.graft, lset, t, h.Copy(), nil); err != nil {
 		return err
 	}
 	d.refs[key] = r
@@ -381,6 +424,71 @@ func dashboardCases(days int) []dashboardCase {
 		{"p99_latency_by_job_" + span, `histogram_quantile(0.99, sum by (job, le) (rate(http_request_duration_seconds_bucket[5m])))`, time.Minute},
 		{"top5_instances_" + span, `topk(5, sum by (instance) (rate(http_requests_total[4m])))`, time.Minute},
 	}
+}
+
+// loadNativeHistogramData writes the series of Prometheus's
+// BenchmarkNativeHistograms and BenchmarkNativeHistogramsCustomBuckets
+// (fewer of them: n of each kind instead of 3,000), a histogram every 15s
+// for two and a half hours.
+func loadNativeHistogramData(ctx context.Context, d *benchData, n int) error {
+	const samples = 600
+	type series struct {
+		lset labels.Labels
+		key  string
+		hs   []*histogram.Histogram
+	}
+	var all []series
+	for _, kind := range []struct {
+		name string
+		gen  func(int) []*histogram.Histogram
+	}{
+		{"native_histogram_series", tsdbutil.GenerateTestHistograms},
+		{"native_histogram_custom_bucket_series", tsdbutil.GenerateTestCustomBucketsHistograms},
+	} {
+		hs := kind.gen(samples)
+		for sid := range n {
+			lset := labels.FromStrings("__name__", kind.name, "foo", "bar", "h", strconv.Itoa(sid))
+			all = append(all, series{lset, lset.String(), hs})
+		}
+	}
+	// In time order: a TSDB head takes only samples near its newest.
+	for i := range samples {
+		for _, s := range all {
+			if err := d.appendHistogram(ctx, s.key, s.lset, int64(i)*15_000, s.hs[i]); err != nil {
+				return err
+			}
+		}
+		if err := d.commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type nativeHistogramCase struct{ name, expr string }
+
+// nativeHistogramCases are the queries of BenchmarkNativeHistograms, over
+// exponential and custom buckets.
+func nativeHistogramCases() []nativeHistogramCase {
+	var out []nativeHistogramCase
+	for _, kind := range []struct{ short, metric string }{
+		{"exponential", "native_histogram_series"},
+		{"custom_buckets", "native_histogram_custom_bucket_series"},
+	} {
+		m := kind.metric
+		for _, c := range []nativeHistogramCase{
+			{"sum", "sum(" + m + ")"},
+			{"sum_rate_2m", "sum(rate(" + m + "[2m]))"},
+			{"sum_rate_20m", "sum(rate(" + m + "[20m]))"},
+			{"histogram_count_sum_rate_2m", "histogram_count(sum(rate(" + m + "[2m])))"},
+			{"histogram_count_sum_rate_20m", "histogram_count(sum(rate(" + m + "[20m])))"},
+			{"count_plus_sum_2m", "histogram_count(sum(rate(" + m + "[2m]))) + histogram_sum(sum(rate(" + m + "[2m])))"},
+			{"count_plus_sum_20m", "histogram_count(sum(rate(" + m + "[20m]))) + histogram_sum(sum(rate(" + m + "[20m])))"},
+		} {
+			out = append(out, nativeHistogramCase{kind.short + "/" + c.name, c.expr})
+		}
+	}
+	return out
 }
 
 // engineBench runs queries on both engines.

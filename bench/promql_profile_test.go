@@ -13,7 +13,8 @@ import (
 //
 //	GRAFT_Q='rate(a_hundred[1m])' GRAFT_STEPS=1000 go test ./bench -run - -bench PromQLQuery -cpuprofile cpu.out
 //
-// It skips without GRAFT_Q.
+// GRAFT_DATA=native runs it over the native histograms of the suite (two
+// hours at a 30s step; GRAFT_STEPS does not apply). It skips without GRAFT_Q.
 func BenchmarkPromQLQuery(b *testing.B) {
 	q := os.Getenv("GRAFT_Q")
 	if q == "" {
@@ -34,22 +35,29 @@ func BenchmarkPromQLQuery(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer data.close()
-	if err := loadRangeQueryData(ctx, data, sc.intervals); err != nil {
+	end := time.UnixMilli(int64(sc.intervals) * 10_000)
+	start := end.Add(-time.Duration(steps-1) * 10 * time.Second)
+	step := 10 * time.Second
+	if os.Getenv("GRAFT_DATA") == "native" {
+		err = loadNativeHistogramData(ctx, data, sc.nhSeries)
+		start, end, step = time.Unix(0, 0), time.Unix(0, 0).Add(2*time.Hour), 30*time.Second
+	} else {
+		err = loadRangeQueryData(ctx, data, sc.intervals)
+	}
+	if err != nil {
 		b.Fatal(err)
 	}
 	if err := data.db.Compact(ctx); err != nil {
 		b.Fatal(err)
 	}
 	eb := newEngineBench(data, sc, nil)
-	end := time.UnixMilli(int64(sc.intervals) * 10_000)
-	start := end.Add(-time.Duration(steps-1) * 10 * time.Second)
 	for _, r := range []struct {
 		name string
 		run  runner
 	}{
-		{"graft", eb.graftRunner(ctx, data.store, q, start, end, 10*time.Second)},
-		{"graft-tsdb", eb.graftRunner(ctx, eb.onTSDB, q, start, end, 10*time.Second)},
-		{"prometheus", eb.promRunner(ctx, q, start, end, 10*time.Second)},
+		{"graft", eb.graftRunner(ctx, data.store, q, start, end, step)},
+		{"graft-tsdb", eb.graftRunner(ctx, eb.onTSDB, q, start, end, step)},
+		{"prometheus", eb.promRunner(ctx, q, start, end, step)},
 	} {
 		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()

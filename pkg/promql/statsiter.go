@@ -141,11 +141,16 @@ func (s *statsIterator) resetHint() histogram.CounterResetHint {
 // statsOf writes src's schema, count and sum with the given hint into dst
 // (or a new histogram).
 func statsOf(src *histogram.FloatHistogram, hint histogram.CounterResetHint, dst *histogram.FloatHistogram) *histogram.FloatHistogram {
-	h := histogram.FloatHistogram{CounterResetHint: hint, Schema: src.Schema, Count: src.Count, Sum: src.Sum}
 	if dst == nil {
-		return &h
+		dst = &histogram.FloatHistogram{}
 	}
-	h.CopyTo(dst)
+	// Assigned field by field: a local histogram whose address may be
+	// returned would be allocated on every call.
+	dst.CounterResetHint, dst.Schema, dst.Count, dst.Sum = hint, src.Schema, src.Count, src.Sum
+	dst.ZeroThreshold, dst.ZeroCount = 0, 0
+	dst.PositiveSpans, dst.NegativeSpans = dst.PositiveSpans[:0], dst.NegativeSpans[:0]
+	dst.PositiveBuckets, dst.NegativeBuckets = dst.PositiveBuckets[:0], dst.NegativeBuckets[:0]
+	dst.CustomValues = nil
 	return dst
 }
 

@@ -102,6 +102,10 @@ func (a *appender) add(ref storage.SeriesRef, lset labels.Labels, s sample) (sto
 		}
 	}
 	s = withReadHint(last, ok, s)
+	if s.h != nil {
+		// Queries read float histograms: convert once, not on every read.
+		s.fh = s.h.ToFloat(nil)
+	}
 	if a.lastPending == nil {
 		a.lastPending = map[*memSeries]sample{}
 	}
@@ -125,14 +129,14 @@ func checkOrder(last, s sample) error {
 
 func sameValue(a, b sample) bool {
 	switch {
-	case a.h != nil && b.h != nil:
+	case a.valueType() != b.valueType():
+		return false
+	case a.h != nil:
 		return a.h.Equals(b.h)
-	case a.fh != nil && b.fh != nil:
+	case a.fh != nil:
 		return a.fh.Equals(b.fh)
-	case a.h == nil && a.fh == nil && b.h == nil && b.fh == nil:
-		return math.Float64bits(a.v) == math.Float64bits(b.v)
 	}
-	return false
+	return math.Float64bits(a.v) == math.Float64bits(b.v)
 }
 
 func (a *appender) AppendExemplar(ref storage.SeriesRef, lset labels.Labels, e exemplar.Exemplar) (storage.SeriesRef, error) {

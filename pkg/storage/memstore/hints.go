@@ -44,7 +44,7 @@ func withReadHint(prev sample, hasPrev bool, s sample) sample {
 
 // startsChunk reports whether s cannot continue the TSDB chunk prev is in.
 func startsChunk(prev, s sample, cur *histogram.FloatHistogram) bool {
-	if (prev.h == nil) != (s.h == nil) || (prev.fh == nil) != (s.fh == nil) {
+	if prev.valueType() != s.valueType() {
 		return true // a float, or the other kind of histogram
 	}
 	p := prev.floatHistogram()

@@ -16,7 +16,9 @@ import (
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
-// sample is a float sample, or a native histogram sample when h or fh is set.
+// sample is a float sample, or a native histogram sample: an integer one
+// when h is set (then fh holds its float form, for reads), a float one when
+// only fh is.
 type sample struct {
 	t  int64
 	st int64 // start timestamp, 0 when unknown

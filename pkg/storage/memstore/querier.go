@@ -176,12 +176,9 @@ func (it *sliceIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.
 	return s.t, h
 }
 
-// AtFloatHistogram returns a copy, converting an integer histogram.
+// AtFloatHistogram returns a copy of the float form of the histogram.
 func (it *sliceIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
 	s := it.samples[it.i]
-	if s.h != nil {
-		return s.t, s.h.ToFloat(fh)
-	}
 	if fh == nil {
 		return s.t, s.fh.Copy()
 	}
