@@ -28,7 +28,11 @@ type API struct {
 	Engine  *promql.Engine
 	Targets TargetSource
 	Rules   RuleSource
-	Logger  *slog.Logger
+	// Optional parts: without them the endpoints answer empty.
+	Exemplars storage.ExemplarQueryable
+	Metadata  MetadataSource
+	Stats     StatsSource
+	Logger    *slog.Logger
 	// Now is the clock for default query times (nil: time.Now).
 	Now func() time.Time
 }
@@ -42,15 +46,19 @@ func (a *API) Handler() http.Handler {
 	}
 	getPost("/api/v1/query", a.query)
 	getPost("/api/v1/query_range", a.queryRange)
+	getPost("/api/v1/query_exemplars", a.queryExemplars)
+	getPost("/api/v1/format_query", a.formatQuery)
 	getPost("/api/v1/labels", a.labelNames)
 	mux.HandleFunc("GET /api/v1/label/{name}/values", a.labelValues)
 	getPost("/api/v1/series", a.series)
 	mux.HandleFunc("GET /api/v1/targets", a.targets)
+	mux.HandleFunc("GET /api/v1/metadata", a.metadata)
 	mux.HandleFunc("GET /api/v1/status/buildinfo", a.buildInfo)
 	if a.Rules != nil {
 		mux.HandleFunc("GET /api/v1/rules", a.rulesHandler)
 		mux.HandleFunc("GET /api/v1/alerts", a.alertsHandler)
 	}
+	mux.HandleFunc("GET /api/v1/status/tsdb", a.tsdbStatus)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{typ: errorNotFound, err: errors.New("unknown API endpoint " + r.URL.Path)})
 	})
@@ -127,6 +135,7 @@ type envelope struct {
 	ErrorType errorType `json:"errorType,omitempty"`
 	Error     string    `json:"error,omitempty"`
 	Warnings  []string  `json:"warnings,omitempty"`
+	Infos     []string  `json:"infos,omitempty"`
 }
 
 func writeData(w http.ResponseWriter, data any, warnings []string) {

@@ -5,15 +5,19 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/promql"
 )
 
 // queryData is the data of a query response, encoded in Prometheus's shape:
-// {"resultType": ..., "result": ...} with samples as [seconds, "value"].
+// {"resultType": ..., "result": ..., "stats": ...} with samples as
+// [seconds, "value"] and native histograms as [seconds, {count, sum,
+// buckets}].
 type queryData struct {
 	value promql.Value
+	stats *queryStats // only when asked for
 }
 
 func (q queryData) MarshalJSON() ([]byte, error) {
@@ -41,6 +45,13 @@ func (q queryData) MarshalJSON() ([]byte, error) {
 	default:
 		b = append(b, "null"...)
 	}
+	if q.stats != nil {
+		enc, err := json.Marshal(q.stats)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, `,"stats":`...), enc...)
+	}
 	return append(b, '}'), nil
 }
 
@@ -51,7 +62,11 @@ func appendVector(b []byte, v promql.Vector) []byte {
 			b = append(b, ',')
 		}
 		b = appendLabels(append(b, `{"metric":`...), s.Metric)
-		b = appendPoint(append(b, `,"value":`...), s.T, s.F)
+		if s.H != nil {
+			b = appendHistogramPoint(append(b, `,"histogram":`...), s.T, s.H)
+		} else {
+			b = appendPoint(append(b, `,"value":`...), s.T, s.F)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
@@ -64,14 +79,27 @@ func appendMatrix(b []byte, m promql.Matrix) []byte {
 			b = append(b, ',')
 		}
 		b = appendLabels(append(b, `{"metric":`...), s.Metric)
-		b = append(b, `,"values":[`...)
-		for j, p := range s.Floats {
-			if j > 0 {
-				b = append(b, ',')
+		if len(s.Floats) > 0 || len(s.Histograms) == 0 {
+			b = append(b, `,"values":[`...)
+			for j, p := range s.Floats {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendPoint(b, p.T, p.F)
 			}
-			b = appendPoint(b, p.T, p.F)
+			b = append(b, ']')
 		}
-		b = append(b, "]}"...)
+		if len(s.Histograms) > 0 {
+			b = append(b, `,"histograms":[`...)
+			for j, p := range s.Histograms {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendHistogramPoint(b, p.T, p.H)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
 	}
 	return append(b, ']')
 }
@@ -87,6 +115,52 @@ func appendPoint(b []byte, t int64, v float64) []byte {
 	b = append(b, ',', '"')
 	b = appendFloat(b, v)
 	return append(b, '"', ']')
+}
+
+// appendHistogramPoint writes [seconds, {"count", "sum", "buckets"}] as
+// Prometheus does: buckets as [boundary rule, lower, upper, count], the rule
+// 0 (upper inclusive), 1 (lower inclusive), 2 (neither), 3 (both); empty
+// buckets left out.
+func appendHistogramPoint(b []byte, t int64, h *histogram.FloatHistogram) []byte {
+	b = appendTimestamp(append(b, '['), t)
+	b = appendQuotedFloat(append(b, `,{"count":`...), h.Count)
+	b = appendQuotedFloat(append(b, `,"sum":`...), h.Sum)
+	first := true
+	it := h.AllBucketIterator()
+	for it.Next() {
+		bk := it.At()
+		if bk.Count == 0 {
+			continue
+		}
+		if first {
+			b = append(b, `,"buckets":[`...)
+			first = false
+		} else {
+			b = append(b, ',')
+		}
+		rule := 2
+		switch {
+		case bk.LowerInclusive && bk.UpperInclusive:
+			rule = 3
+		case bk.LowerInclusive:
+			rule = 1
+		case bk.UpperInclusive:
+			rule = 0
+		}
+		b = strconv.AppendInt(append(b, '['), int64(rule), 10)
+		b = appendQuotedFloat(append(b, ','), bk.Lower)
+		b = appendQuotedFloat(append(b, ','), bk.Upper)
+		b = appendQuotedFloat(append(b, ','), bk.Count)
+		b = append(b, ']')
+	}
+	if !first {
+		b = append(b, ']')
+	}
+	return append(b, "}]"...)
+}
+
+func appendQuotedFloat(b []byte, v float64) []byte {
+	return append(appendFloat(append(b, '"'), v), '"')
 }
 
 // appendTimestamp writes milliseconds as seconds with up to three decimals.

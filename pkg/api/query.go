@@ -3,11 +3,40 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/graftlabs/graft/pkg/promql"
 )
+
+// queryParams are the parameters /query and /query_range share.
+type queryParams struct {
+	query    string
+	limit    int    // series returned at most; 0: all
+	stats    string // "" (none), "all", or anything else (summary)
+	lookback time.Duration
+}
+
+func readQueryParams(r *http.Request) (queryParams, error) {
+	p := queryParams{query: r.FormValue("query"), stats: r.FormValue("stats")}
+	if v := r.FormValue("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, errors.New(`invalid parameter "limit": limit must be a non-negative number`)
+		}
+		p.limit = n
+	}
+	if v := r.FormValue("lookback_delta"); v != "" {
+		d, err := parseDuration(v)
+		if err != nil {
+			return p, fmt.Errorf(`invalid parameter "lookback_delta": %w`, err)
+		}
+		p.lookback = d
+	}
+	return p, nil
+}
 
 func (a *API) query(w http.ResponseWriter, r *http.Request) {
 	ts, err := parseTimeParam(r, "time", a.now())
@@ -15,8 +44,13 @@ func (a *API) query(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badData(err))
 		return
 	}
-	a.runQuery(w, r, func(ctx context.Context) (*promql.Result, error) {
-		return a.Engine.Instant(ctx, a.Storage, r.FormValue("query"), ts)
+	p, err := readQueryParams(r)
+	if err != nil {
+		writeError(w, badData(err))
+		return
+	}
+	a.runQuery(w, r, p, func() (*promql.Query, error) {
+		return a.Engine.NewInstantQuery(a.Storage, p.query, ts, promql.QueryOpts{LookbackDelta: p.lookback})
 	})
 }
 
@@ -26,25 +60,100 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badData(err))
 		return
 	}
-	a.runQuery(w, r, func(ctx context.Context) (*promql.Result, error) {
-		return a.Engine.Range(ctx, a.Storage, r.FormValue("query"), start, end, step)
+	p, err := readQueryParams(r)
+	if err != nil {
+		writeError(w, badData(err))
+		return
+	}
+	a.runQuery(w, r, p, func() (*promql.Query, error) {
+		if err := promql.ValidateRange(start, end, step); err != nil {
+			return nil, err
+		}
+		return a.Engine.NewRangeQuery(a.Storage, p.query, start, end, step, promql.QueryOpts{LookbackDelta: p.lookback})
 	})
 }
 
-// runQuery applies the timeout parameter, runs the query and writes its result.
-func (a *API) runQuery(w http.ResponseWriter, r *http.Request, run func(ctx context.Context) (*promql.Result, error)) {
+// runQuery applies the timeout parameter, runs the query and writes its
+// result, with stats when asked and the series limit applied.
+func (a *API) runQuery(w http.ResponseWriter, r *http.Request, p queryParams, prepare func() (*promql.Query, error)) {
 	ctx, cancel, err := withTimeoutParam(r)
 	if err != nil {
 		writeError(w, badData(err))
 		return
 	}
 	defer cancel()
-	res, err := run(ctx)
+	qry, err := prepare()
 	if err != nil {
 		writeError(w, fromEngine(err))
 		return
 	}
-	writeData(w, queryData{value: res.Value}, res.Warnings)
+	res, err := qry.Exec(ctx)
+	if err != nil {
+		writeError(w, fromEngine(err))
+		return
+	}
+	defer res.Close() // after encoding
+	warnings, infos := res.Warnings(p.query)
+	val, truncated := truncateResult(res.Value, p.limit)
+	if truncated {
+		warnings = append(warnings, "results truncated due to limit")
+	}
+	data := queryData{value: val}
+	if p.stats != "" {
+		data.stats = newQueryStats(res.Stats)
+	}
+	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: data, Warnings: warnings, Infos: infos})
+}
+
+// truncateResult keeps the first limit series of a vector or matrix.
+func truncateResult(v promql.Value, limit int) (promql.Value, bool) {
+	if limit <= 0 {
+		return v, false
+	}
+	switch v := v.(type) {
+	case promql.Vector:
+		if len(v) > limit {
+			return v[:limit], true
+		}
+	case promql.Matrix:
+		if len(v) > limit {
+			return v[:limit], true
+		}
+	}
+	return v, false
+}
+
+// queryStats is the "stats" object of a query response.
+type queryStats struct {
+	Timings queryTimings `json:"timings"`
+	Samples querySamples `json:"samples"`
+}
+
+type queryTimings struct {
+	EvalTotalTime        float64 `json:"evalTotalTime"`
+	ResultSortTime       float64 `json:"resultSortTime"`
+	QueryPreparationTime float64 `json:"queryPreparationTime"`
+	InnerEvalTime        float64 `json:"innerEvalTime"`
+	ExecQueueTime        float64 `json:"execQueueTime"`
+	ExecTotalTime        float64 `json:"execTotalTime"`
+}
+
+type querySamples struct {
+	TotalQueryableSamples int64 `json:"totalQueryableSamples"`
+	PeakSamples           int   `json:"peakSamples"`
+}
+
+func newQueryStats(s promql.Stats) *queryStats {
+	return &queryStats{
+		Timings: queryTimings{
+			EvalTotalTime:        s.EvalTime,
+			QueryPreparationTime: s.PrepareTime,
+			InnerEvalTime:        s.EvalTime,
+			ExecQueueTime:        s.QueueTime,
+			ExecTotalTime:        s.QueueTime + s.EvalTime,
+		},
+		Samples: querySamples{TotalQueryableSamples: s.TotalSamples, PeakSamples: s.PeakSamples},
+	}
 }
 
 // parseRangeQuery reads start, end and step; all three are required.

@@ -130,7 +130,10 @@ func New(opts Options) (*Core, error) {
 		Query: c.ruleQuery, Store: appendable, Notifier: c.notifier,
 		Logger: opts.Logger.With("component", "rules"), Registerer: opts.Registerer,
 	})
-	c.api = &api.API{Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger}
+	c.api = &api.API{
+		Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger,
+		Exemplars: c.store, Metadata: c.scraper, Stats: c.store,
+	}
 	opts.Registerer.MustRegister(newStorageCollector(c.store))
 	c.Service = services.NewBasicService(c.starting, c.running, c.stopping)
 	return c, nil

@@ -59,7 +59,8 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 			return engineError(err)
 		}
 		frames = append(frames, toFrames(q, res.Value, "range")...)
-		notices = append(notices, warnings(res.Warnings)...)
+		notices = append(notices, annotationNotices(res, q.expr)...)
+		res.Close() // frames hold copies
 	}
 	if q.instant {
 		res, err := d.core.Engine().Instant(ctx, d.core.Queryable(), q.expr, q.end)
@@ -67,7 +68,8 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 			return engineError(err)
 		}
 		frames = append(frames, toFrames(q, res.Value, "instant")...)
-		notices = append(notices, warnings(res.Warnings)...)
+		notices = append(notices, annotationNotices(res, q.expr)...)
+		res.Close()
 	}
 	frames = finishFrames(q, frames, notices)
 	if q.exemplar {
@@ -99,10 +101,15 @@ func engineError(err error) backend.DataResponse {
 	return backend.ErrDataResponse(backend.StatusInternal, fmt.Sprintf("query failed: %v", err))
 }
 
-func warnings(ws []string) []data.Notice {
-	out := make([]data.Notice, 0, len(ws))
+// annotationNotices shows the engine's warnings and infos on the panel.
+func annotationNotices(res *promql.Result, expr string) []data.Notice {
+	ws, infos := res.Warnings(expr)
+	out := make([]data.Notice, 0, len(ws)+len(infos))
 	for _, w := range ws {
 		out = append(out, data.Notice{Severity: data.NoticeSeverityWarning, Text: w})
+	}
+	for _, i := range infos {
+		out = append(out, data.Notice{Severity: data.NoticeSeverityInfo, Text: i})
 	}
 	return out
 }

@@ -1,22 +1,31 @@
-// Package promql is Graft's PromQL evaluator.
+// Package promql is Graft's PromQL engine.
 //
-// A query goes through three stages: parse (Prometheus's parser), check
-// (reject what this version does not implement, before touching storage) and
-// evaluate. Evaluation works node by node over the whole step grid at once:
-// every node of the expression tree produces all its steps, series by series,
-// and hands them to its parent. An instant query is a range query with one
-// step. This shape is the seed of a later logical plan / physical operator
-// split: each eval* function is one operator.
+// A query goes through three stages:
+//
+//   - parse, with Prometheus's parser (every experimental feature on);
+//   - plan (plan.go): fold query-level constants, evaluate duration
+//     expressions, mark step-invariant subtrees, push matchers across set
+//     operators, and register every selector so that identical ones share one
+//     storage Select;
+//   - evaluate (eval.go): every node is evaluated once over the whole step
+//     grid. Operators work series by series wherever the semantics allow it
+//     (selectors, range functions over sliding windows, per-series functions,
+//     vector/scalar arithmetic) and step by step only where a step needs a
+//     view across series (binary matching, topk, histogram_quantile, ...).
+//
+// An instant query is a range query with one step.
 package promql
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/prometheus/model/timestamp"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/graftlabs/graft/pkg/storage"
 )
@@ -26,6 +35,7 @@ const (
 	defaultLookbackDelta = 5 * time.Minute
 	defaultTimeout       = 2 * time.Minute
 	defaultMaxSamples    = 50_000_000
+	defaultMaxConcurrent = 20
 
 	// maxPointsPerSeries mirrors the Prometheus HTTP API's resolution limit.
 	maxPointsPerSeries = 11000
@@ -38,15 +48,48 @@ type EngineOpts struct {
 	// MaxSamples bounds the samples held in memory by one query (loaded and
 	// produced); 0 means 50_000_000.
 	MaxSamples int
+	// MaxConcurrent bounds the queries evaluated at once; further queries
+	// wait for a slot (or their context). 0 means 20.
+	MaxConcurrent int
+	// Parallelism is how many goroutines one query may use for per-series
+	// work; 0 means GOMAXPROCS.
+	Parallelism int
+	// EnableDelayedNameRemoval keeps the metric name on series until the end
+	// of evaluation (Prometheus's promql-delayed-name-removal feature).
+	EnableDelayedNameRemoval bool
+	// EnableStartTimestamps lets rate, irate, increase and resets use the
+	// start timestamps a storage keeps (Prometheus's use-start-timestamps).
+	EnableStartTimestamps bool
+	// NoStepSubqueryInterval returns the step of a subquery written without
+	// one, from its range in ms; nil means one minute.
+	NoStepSubqueryInterval func(rangeMillis int64) int64
+	// ParserOptions, when set, replaces the default parser options (every
+	// experimental language feature enabled).
+	ParserOptions *parser.Options
 }
 
 // Engine evaluates PromQL queries against a storage.Queryable. It is safe for
 // concurrent use.
 type Engine struct {
-	lookback   time.Duration
-	timeout    time.Duration
-	maxSamples int
-	parser     parser.Parser
+	lookback    time.Duration
+	timeout     time.Duration
+	maxSamples  int
+	parallelism int
+	delayedName bool
+	useST       bool
+	noStepSubq  func(int64) int64
+	parser      parser.Parser
+	slots       chan struct{} // one token per running query
+}
+
+// AllFeatures are the parser options Graft uses by default: the whole
+// language of the Prometheus version it builds against, experimental parts
+// included.
+var AllFeatures = parser.Options{
+	EnableExperimentalFunctions:  true,
+	ExperimentalDurationExpr:     true,
+	EnableExtendedRangeSelectors: true,
+	EnableBinopFillModifiers:     true,
 }
 
 // NewEngine returns an Engine with defaults filled in.
@@ -60,18 +103,73 @@ func NewEngine(opts EngineOpts) *Engine {
 	if opts.MaxSamples <= 0 {
 		opts.MaxSamples = defaultMaxSamples
 	}
-	return &Engine{
-		lookback:   opts.LookbackDelta,
-		timeout:    opts.Timeout,
-		maxSamples: opts.MaxSamples,
-		parser:     parser.NewParser(parser.Options{}),
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = defaultMaxConcurrent
 	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = runtime.GOMAXPROCS(0)
+	}
+	if opts.NoStepSubqueryInterval == nil {
+		opts.NoStepSubqueryInterval = func(int64) int64 { return time.Minute.Milliseconds() }
+	}
+	popts := AllFeatures
+	if opts.ParserOptions != nil {
+		popts = *opts.ParserOptions
+	}
+	return &Engine{
+		lookback:    opts.LookbackDelta,
+		timeout:     opts.Timeout,
+		maxSamples:  opts.MaxSamples,
+		parallelism: opts.Parallelism,
+		delayedName: opts.EnableDelayedNameRemoval,
+		useST:       opts.EnableStartTimestamps,
+		noStepSubq:  opts.NoStepSubqueryInterval,
+		parser:      parser.NewParser(popts),
+		slots:       make(chan struct{}, opts.MaxConcurrent),
+	}
+}
+
+// QueryOpts are per-query settings.
+type QueryOpts struct {
+	// LookbackDelta overrides the engine's lookback delta when positive.
+	LookbackDelta time.Duration
 }
 
 // Result is the outcome of a successful query.
 type Result struct {
-	Value    Value
-	Warnings []string
+	Value Value
+	// Annotations are the query's warnings and infos; Warnings renders
+	// them.
+	Annotations annotations.Annotations
+	Stats       Stats
+
+	arena *pointArena // memory behind a Matrix value
+}
+
+// Close hands the memory behind the result's points back for reuse by
+// later queries. The result must not be used afterwards. Not calling it is
+// safe; the memory is then left to the garbage collector.
+func (r *Result) Close() {
+	if r.arena != nil {
+		r.arena.release()
+		r.arena = nil
+	}
+	r.Value = nil
+}
+
+// Warnings and infos of the result, rendered with positions in query.
+func (r *Result) Warnings(query string) (warnings, infos []string) {
+	return r.Annotations.AsStrings(query, 0, 0)
+}
+
+// Stats describes the work a query did.
+type Stats struct {
+	// TotalSamples is how many samples the query read from storage.
+	TotalSamples int64
+	// PeakSamples is the largest number of samples held at once.
+	PeakSamples int
+	// Timings, in seconds.
+	PrepareTime, EvalTime, QueueTime float64
 }
 
 // ErrorType classifies query errors the way the Prometheus HTTP API does.
@@ -85,7 +183,7 @@ const (
 	ErrCanceled  ErrorType = "canceled"
 )
 
-// Error is the only error type Instant and Range return.
+// Error is the only error type the engine's query methods return.
 type Error struct {
 	Type ErrorType
 	Err  error
@@ -121,29 +219,45 @@ func contextError(err error, env string) *Error {
 	return &Error{Type: ErrCanceled, Err: &ctxError{msg: "query was canceled in " + env, cause: err}}
 }
 
+// Query is a parsed and planned query, ready to run once.
+type Query struct {
+	engine    *Engine
+	queryable storage.Queryable
+	query     string
+	plan      *plan
+	prepared  time.Duration // parsing and planning
+}
+
+// String returns the query text.
+func (q *Query) String() string { return q.query }
+
 // Instant evaluates query at ts. The result is a Vector, Scalar or String, or
 // a Matrix when the expression is a range vector such as foo[5m].
 func (e *Engine) Instant(ctx context.Context, q storage.Queryable, query string, ts time.Time) (*Result, error) {
-	t := timestamp.FromTime(ts)
-	return e.exec(ctx, q, query, queryRange{start: t, end: t, step: 1, instant: true})
+	qry, err := e.NewInstantQuery(q, query, ts, QueryOpts{})
+	if err != nil {
+		return nil, err
+	}
+	return qry.Exec(ctx)
 }
 
 // Range evaluates query at every step from start to end inclusive and returns
-// a Matrix.
+// a Matrix. It applies the HTTP API's checks on the grid (at most 11,000
+// points per series).
 func (e *Engine) Range(ctx context.Context, q storage.Queryable, query string, start, end time.Time, step time.Duration) (*Result, error) {
-	if err := validateRange(start, end, step); err != nil {
+	if err := ValidateRange(start, end, step); err != nil {
 		return nil, err
 	}
-	return e.exec(ctx, q, query, queryRange{
-		start: timestamp.FromTime(start),
-		end:   timestamp.FromTime(end),
-		step:  step.Milliseconds(),
-	})
+	qry, err := e.NewRangeQuery(q, query, start, end, step, QueryOpts{})
+	if err != nil {
+		return nil, err
+	}
+	return qry.Exec(ctx)
 }
 
-// validateRange applies the checks (and messages) of Prometheus's
-// /api/v1/query_range handler.
-func validateRange(start, end time.Time, step time.Duration) error {
+// ValidateRange applies the checks (and messages) of Prometheus's
+// /api/v1/query_range handler, among which its 11,000 points limit.
+func ValidateRange(start, end time.Time, step time.Duration) error {
 	switch {
 	case end.Before(start):
 		return badData("end timestamp must not be before start time")
@@ -152,69 +266,128 @@ func validateRange(start, end time.Time, step time.Duration) error {
 	case end.Sub(start)/step > maxPointsPerSeries:
 		return badData("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")
 	}
-	// Steps below a millisecond would make the grid degenerate.
-	if step < time.Millisecond {
-		return badData("query resolution step must be at least 1ms")
-	}
 	return nil
 }
 
-// queryRange is the evaluation grid of one query, in ms.
+// NewInstantQuery parses and plans query for evaluation at ts. Errors are
+// bad_data and name the position in the query.
+func (e *Engine) NewInstantQuery(q storage.Queryable, query string, ts time.Time, opts QueryOpts) (*Query, error) {
+	t := timestamp.FromTime(ts)
+	return e.newQuery(q, query, queryRange{start: t, end: t, interval: 0}, opts)
+}
+
+// NewRangeQuery parses and plans query for evaluation over [start, end] in
+// steps of step.
+func (e *Engine) NewRangeQuery(q storage.Queryable, query string, start, end time.Time, step time.Duration, opts QueryOpts) (*Query, error) {
+	if step <= 0 {
+		return nil, badData("zero or negative query resolution step widths are not accepted. Try a positive integer")
+	}
+	if end.Before(start) {
+		return nil, badData("end timestamp must not be before start time")
+	}
+	if step < time.Millisecond {
+		return nil, badData("query resolution step must be at least 1ms")
+	}
+	return e.newQuery(q, query, queryRange{
+		start:    timestamp.FromTime(start),
+		end:      timestamp.FromTime(end),
+		interval: step.Milliseconds(),
+	}, opts)
+}
+
+// queryRange is the evaluation grid of a query in ms; interval is 0 for an
+// instant query.
 type queryRange struct {
-	start, end, step int64
-	instant          bool
+	start, end, interval int64
 }
 
-func (e *Engine) exec(ctx context.Context, q storage.Queryable, query string, qr queryRange) (*Result, error) {
-	expr, err := e.prepare(query, qr)
-	if err != nil {
-		return nil, err
-	}
-
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-	if err := ctx.Err(); err != nil {
-		return nil, contextError(err, "query execution")
-	}
-
-	ev := &evaluator{
-		ctx:      ctx,
-		grid:     newStepGrid(qr.start, qr.end, qr.step),
-		qStart:   qr.start,
-		qEnd:     qr.end,
-		lookback: e.lookback.Milliseconds(),
-		budget:   sampleBudget{max: e.maxSamples},
-	}
-	if !qr.instant {
-		ev.hintStep = qr.step
-	}
-	if err := ev.openQuerier(q, expr); err != nil {
-		return nil, e.classify(ctx, err)
-	}
-	defer ev.close()
-
-	res, err := ev.eval(expr)
-	if err != nil {
-		return nil, e.classify(ctx, err)
-	}
-	return &Result{Value: ev.toValue(res, qr.instant)}, nil
-}
-
-// prepare parses and checks the query. Every error here is bad_data.
-func (e *Engine) prepare(query string, qr queryRange) (parser.Expr, error) {
+func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts QueryOpts) (*Query, error) {
+	began := time.Now()
 	expr, err := e.parser.ParseExpr(query)
 	if err != nil {
 		return nil, &Error{Type: ErrBadData, Err: err}
 	}
-	if !qr.instant {
+	if qr.interval != 0 {
 		if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
 			return nil, badData("invalid expression type %q for range query, must be Scalar or instant Vector", parser.DocumentedType(t))
 		}
 	}
-	if err := checkSupported(expr, query); err != nil {
+	lookback := e.lookback
+	if opts.LookbackDelta > 0 {
+		lookback = opts.LookbackDelta
+	}
+	p, err := newPlan(expr, qr, lookback, e.noStepSubq)
+	if err != nil {
+		return nil, &Error{Type: ErrBadData, Err: err}
+	}
+	return &Query{engine: e, queryable: q, query: query, plan: p, prepared: time.Since(began)}, nil
+}
+
+// Exec runs the query. It waits for a free slot when MaxConcurrent queries
+// are running; the wait counts against the query's timeout.
+func (q *Query) Exec(ctx context.Context) (*Result, error) {
+	e := q.engine
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+
+	if err := ctx.Err(); err != nil {
+		return nil, contextError(err, "query execution")
+	}
+	queued := time.Now()
+	select {
+	case e.slots <- struct{}{}:
+		defer func() { <-e.slots }()
+	case <-ctx.Done():
+		return nil, contextError(ctx.Err(), "query queue")
+	}
+	began := time.Now()
+
+	res, err := q.run(ctx)
+	if err != nil {
+		return nil, e.classify(ctx, err)
+	}
+	res.Stats.QueueTime = began.Sub(queued).Seconds()
+	res.Stats.EvalTime = time.Since(began).Seconds()
+	res.Stats.PrepareTime = q.prepared.Seconds()
+	return res, nil
+}
+
+func (q *Query) run(ctx context.Context) (*Result, error) {
+	e := q.engine
+	p := q.plan
+	ev := newEvaluator(ctx, p, evalOptions{
+		maxSamples:  e.maxSamples,
+		parallelism: e.parallelism,
+		delayedName: e.delayedName,
+		useST:       e.useST,
+	})
+	if err := ev.openQuerier(q.queryable); err != nil {
 		return nil, err
 	}
-	return expr, nil
+	defer ev.close()
+
+	val, err := ev.evalRoot(p.expr)
+	if err == nil {
+		err = ctx.Err()
+		if err != nil {
+			err = contextError(err, "expression evaluation")
+		}
+	}
+	if err != nil {
+		ev.arena.release()
+		return nil, err
+	}
+	res := &Result{
+		Value:       val,
+		Annotations: ev.annos,
+		Stats:       Stats{TotalSamples: ev.budget.read, PeakSamples: ev.budget.peak},
+	}
+	if _, ok := val.(Matrix); ok {
+		res.arena = ev.arena
+	} else {
+		ev.arena.release() // vectors and scalars are copied out
+	}
+	return res, nil
 }
 
 // classify wraps an evaluation error into *Error. A storage error caused by
@@ -235,27 +408,3 @@ func (e *Engine) classify(ctx context.Context, err error) *Error {
 	}
 	return &Error{Type: ErrExecution, Err: err}
 }
-
-// sampleBudget enforces MaxSamples. cur counts the points held by live node
-// results plus raw samples buffered by range-vector windows. counted is the
-// part of the running node's output it already added itself (selectors add
-// series by series so that a huge selection fails early).
-type sampleBudget struct {
-	max, cur, counted int
-}
-
-// addOutput counts output points of the running node as they are produced.
-func (b *sampleBudget) addOutput(n int) error {
-	b.counted += n
-	return b.add(n)
-}
-
-func (b *sampleBudget) add(n int) error {
-	b.cur += n
-	if b.cur > b.max {
-		return errTooManySamples
-	}
-	return nil
-}
-
-func (b *sampleBudget) release(n int) { b.cur -= n }

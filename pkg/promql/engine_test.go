@@ -321,6 +321,8 @@ func TestExecutionErrors(t *testing.T) {
 		// Like Prometheus, functions over range vectors reject equal
 		// labelsets even when the series never overlap in time.
 		{`count_over_time({__name__=~"early|late"}[1m])`, `vector cannot contain metrics with the same labelset`},
+		{`label_replace(m, "x", "$1", "job", "(")`, `invalid regular expression in label_replace(): (`},
+		{`double_exponential_smoothing(m[5m], 2, 0.5)`, `invalid smoothing factor. Expected: 0 < sf < 1, got: 2.000000`},
 	} {
 		_, err := eng.Range(ctx, st, c.query, at(0), at(1000), time.Minute)
 		requireError(t, c.query, err, promql.ErrExecution, c.msg)
@@ -382,12 +384,9 @@ func TestBadData(t *testing.T) {
 	for _, c := range []struct{ query, msg string }{
 		{`foo{`, `1:5: parse error: unexpected end of input inside braces`},
 		{`sum(foo`, `1:8: parse error: unclosed left parenthesis`},
-		{`histogram_quantile(0.9, foo)`, `unsupported in this version of Graft: function "histogram_quantile" at 1:1`},
-		{`1 + rate(foo[5m:1m])`, `unsupported in this version of Graft: subquery at 1:10`},
-		{`topk(2, foo)`, `unsupported in this version of Graft: aggregation "topk" at 1:1`},
-		{`foo * on(a) group_left bar`, `unsupported in this version of Graft: group_left modifier at 1:1`},
-		{`foo / on(a) group_right(b) bar`, `unsupported in this version of Graft: group_right modifier at 1:1`},
-		{"sum(\n  label_replace(foo, \"x\", \"$1\", \"a\", \"(.*)\"))", `unsupported in this version of Graft: function "label_replace" at 2:3`},
+		{"sum(\n  rate(foo[5m]) +)", `2:18: parse error: unexpected ")" in aggregation`},
+		{`foo[5m] offset (1m / 0)`, `1:20: parse error: division by zero`},
+		{`rate(foo[1m - 2m])`, `9:16: duration must be greater than 0`},
 	} {
 		_, err := eng.Instant(ctx, st, c.query, at(100))
 		requireError(t, c.query, err, promql.ErrBadData, c.msg)
@@ -476,8 +475,8 @@ func TestMaxSamples(t *testing.T) {
 		{`foo`, 1, false, true},                               // one too many
 		{`foo{a="1"}`, 10, true, false},                       // 10 steps
 		{`foo{a="1"}`, 9, true, true},                         //
-		{`sum(foo{a="1"})`, 20, true, false},                  // input and output held together
-		{`sum(foo{a="1"})`, 19, true, true},                   //
+		{`sum(foo{a="1"})`, 10, true, false},                  // the input is the peak
+		{`sum(foo{a="1"})`, 9, true, true},                    //
 		{`count_over_time(foo{a="1"}[10m])`, 3, false, false}, // 3 raw samples in the window
 		{`count_over_time(foo{a="1"}[10m])`, 2, false, true},  //
 		{`foo{a="1"}[10m]`, 2, false, true},                   // a range vector result counts its points

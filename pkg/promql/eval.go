@@ -4,102 +4,108 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/annotations"
 
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
-// stepGrid is the list of evaluation timestamps of a query, in ms.
-type stepGrid struct {
-	start, step int64
-	n           int
-}
-
-func newStepGrid(start, end, step int64) stepGrid {
-	return stepGrid{start: start, step: step, n: int((end-start)/step) + 1}
-}
-
-// at returns the timestamp of step i.
-func (g stepGrid) at(i int) int64 { return g.start + int64(i)*g.step }
-
-// stepSeries is one labelled series evaluated at every step of the grid.
-// present[i] says whether the series has a value at step i.
-type stepSeries struct {
-	metric  labels.Labels
-	vals    []float64
-	present []bool
-}
-
-func newStepSeries(metric labels.Labels, n int) stepSeries {
-	return stepSeries{metric: metric, vals: make([]float64, n), present: make([]bool, n)}
-}
-
-func (s *stepSeries) set(i int, v float64) {
-	s.vals[i] = v
-	s.present[i] = true
-}
-
-// count returns the number of steps with a value.
-func (s *stepSeries) count() int {
-	n := 0
-	for _, p := range s.present {
-		if p {
-			n++
-		}
-	}
-	return n
-}
-
-// nodeValue is what evaluating one node yields over the whole step grid:
-// vectorResult, scalarResult, stringResult or matrixResult.
-type nodeValue interface {
-	// points returns how many samples the value holds, for MaxSamples.
-	points() int
-}
-
+// Node values. An instant-vector node yields a Matrix whose points sit on the
+// evaluator's step timestamps; a scalar node one float per step.
 type (
-	// vectorResult is an instant vector over all steps.
-	vectorResult []stepSeries
-	// scalarResult holds one value per step; scalars are always present.
-	scalarResult []float64
-	// stringResult is a string literal.
-	stringResult string
-	// matrixResult is a raw range vector; only a top-level matrix selector
-	// in an instant query produces it.
-	matrixResult Matrix
+	scalarValue []float64
+	// rangeValue is a range vector with its samples' own timestamps: only a
+	// matrix selector or a subquery at the root of an instant query.
+	rangeValue Matrix
 )
 
-func (r vectorResult) points() int {
-	n := 0
-	for i := range r {
-		n += r[i].count()
-	}
-	return n
+type evalOptions struct {
+	maxSamples  int
+	parallelism int
+	delayedName bool
+	useST       bool
 }
 
-func (r scalarResult) points() int { return len(r) }
-
-func (stringResult) points() int { return 0 }
-
-func (r matrixResult) points() int {
-	n := 0
-	for _, s := range r {
-		n += len(s.Floats)
-	}
-	return n
-}
-
-// evaluator evaluates one query over its step grid.
+// evaluator evaluates expressions over one step grid. Subqueries and
+// step-invariant subtrees get child evaluators with their own grid; the
+// querier, series cache, sample budget and annotations are shared.
 type evaluator struct {
-	ctx          context.Context
-	querier      storage.Querier // nil when the query selects no series
-	grid         stepGrid
-	qStart, qEnd int64 // query start and end, for @ start() and @ end()
-	lookback     int64 // ms
-	hintStep     int64 // query step for storage hints; 0 for instant queries
-	budget       sampleBudget
+	ctx  context.Context
+	plan *plan
+	opts evalOptions
+
+	start, end, interval int64 // the grid, ms; interval is 1 for one step
+	steps                int
+
+	querier storage.Querier
+	// concurrentReads says the querier's series may be read from several
+	// goroutines at once.
+	concurrentReads bool
+	series          *seriesCache
+	arena           *pointArena
+	budget          *sampleBudget
+	annos           annotations.Annotations
+	annoMu          *sync.Mutex
+}
+
+func newEvaluator(ctx context.Context, p *plan, opts evalOptions) *evaluator {
+	interval := p.interval
+	if interval == 0 {
+		interval = 1
+	}
+	ev := &evaluator{
+		ctx:      ctx,
+		plan:     p,
+		opts:     opts,
+		start:    p.start,
+		end:      p.end,
+		interval: interval,
+		budget:   &sampleBudget{max: int64(opts.maxSamples)},
+		annoMu:   &sync.Mutex{},
+		arena:    newArena(),
+	}
+	ev.steps = int((ev.end-ev.start)/ev.interval) + 1
+	return ev
+}
+
+// child returns an evaluator over another grid sharing everything else.
+func (ev *evaluator) child(start, end, interval int64) *evaluator {
+	c := *ev
+	c.start, c.end, c.interval = start, end, interval
+	c.steps = 0
+	if end >= start {
+		c.steps = int((end-start)/interval) + 1
+	}
+	c.annos = nil
+	return &c
+}
+
+// adopt merges the annotations of a child evaluator.
+func (ev *evaluator) adopt(c *evaluator) { ev.annotate(c.annos) }
+
+// openQuerier opens one querier covering every sample the plan reads.
+// Queries without selectors never open one.
+func (ev *evaluator) openQuerier(q storage.Queryable) error {
+	if !ev.plan.hasSelectors {
+		return nil
+	}
+	if q == nil {
+		return errors.New("query selects series but no storage was given")
+	}
+	querier, err := q.Querier(ev.plan.mint, ev.plan.maxt)
+	if err != nil {
+		return fmt.Errorf("opening querier: %w", err)
+	}
+	ev.querier = querier
+	ev.series = newSeriesCache(querier)
+	if c, ok := querier.(storage.ConcurrentQuerier); ok {
+		ev.concurrentReads = c.ConcurrentReads()
+	}
+	return nil
 }
 
 func (ev *evaluator) close() {
@@ -108,7 +114,31 @@ func (ev *evaluator) close() {
 	}
 }
 
-// checkCtx is called once per node and per series, like Prometheus does.
+// ts returns the timestamp of step i.
+func (ev *evaluator) ts(i int) int64 { return ev.start + int64(i)*ev.interval }
+
+// stepOf returns the step index of timestamp t, which must be on the grid.
+func (ev *evaluator) stepOf(t int64) int { return int((t - ev.start) / ev.interval) }
+
+func (ev *evaluator) instant() bool { return ev.start == ev.end }
+
+// annotate records annotations; safe from parallel workers.
+func (ev *evaluator) annotate(a annotations.Annotations) {
+	if len(a) == 0 {
+		return
+	}
+	ev.annoMu.Lock()
+	ev.annos.Merge(a)
+	ev.annoMu.Unlock()
+}
+
+func (ev *evaluator) warn(err error) {
+	ev.annoMu.Lock()
+	ev.annos.Add(err)
+	ev.annoMu.Unlock()
+}
+
+// checkCtx is called per node, per series and per step batch.
 func (ev *evaluator) checkCtx() error {
 	if err := ev.ctx.Err(); err != nil {
 		return contextError(err, "expression evaluation")
@@ -116,61 +146,140 @@ func (ev *evaluator) checkCtx() error {
 	return nil
 }
 
-// eval evaluates expr over the whole grid. It also keeps the sample budget:
-// while a node runs, its children's results are held; once it returns only
-// its own output is. The peak (children plus output) is what is checked.
-func (ev *evaluator) eval(expr parser.Expr) (nodeValue, error) {
-	if err := ev.checkCtx(); err != nil {
-		return nil, err
-	}
-	mark, outerCounted := ev.budget.cur, ev.budget.counted
-	ev.budget.counted = 0
-	res, err := ev.evalNode(expr)
-	counted := ev.budget.counted
-	ev.budget.counted = outerCounted
+// evalRoot evaluates the query's expression and shapes the result as the
+// query type asks: Vector or Scalar for instant queries, sorted Matrix for
+// range queries and range-vector results.
+func (ev *evaluator) evalRoot(expr parser.Expr) (Value, error) {
+	val, err := ev.eval(expr)
 	if err != nil {
 		return nil, err
 	}
-	n := res.points()
-	if err := ev.budget.add(n - counted); err != nil {
-		return nil, err
+	switch v := val.(type) {
+	case String:
+		return v, nil
+	case scalarValue:
+		if ev.plan.interval == 0 {
+			return Scalar{T: ev.start, V: v[0]}, nil
+		}
+		m := Matrix{{Metric: labels.EmptyLabels(), Floats: ev.arena.floats(len(v))[:len(v)]}}
+		for i, f := range v {
+			m[0].Floats[i] = FPoint{T: ev.ts(i), F: f}
+		}
+		return m, nil
+	case rangeValue:
+		m, err := ev.finishNames(Matrix(v))
+		if err != nil {
+			return nil, err
+		}
+		m.sortByLabels()
+		return m, nil
+	case Matrix:
+		m, err := ev.finishNames(v)
+		if err != nil {
+			return nil, err
+		}
+		if ev.plan.interval == 0 {
+			return toVector(m, ev.start), nil
+		}
+		m.sortByLabels()
+		return m, nil
 	}
-	ev.budget.cur = mark + n
-	return res, nil
+	return nil, fmt.Errorf("unexpected result type %T", val)
 }
 
-func (ev *evaluator) evalNode(expr parser.Expr) (nodeValue, error) {
+// toVector turns a one-step matrix into a Vector, keeping its order.
+func toVector(m Matrix, t int64) Vector {
+	out := make(Vector, 0, len(m))
+	for _, s := range m {
+		switch {
+		case len(s.Histograms) > 0:
+			out = append(out, Sample{Metric: s.Metric, T: t, H: s.Histograms[0].H})
+		case len(s.Floats) > 0:
+			out = append(out, Sample{Metric: s.Metric, T: t, F: s.Floats[0].F})
+		}
+	}
+	return out
+}
+
+// finishNames applies delayed name removal at the end of evaluation.
+func (ev *evaluator) finishNames(m Matrix) (Matrix, error) {
+	if !ev.opts.delayedName {
+		return m, nil
+	}
+	for i := range m {
+		if m[i].dropName {
+			m[i].Metric = dropMetricName(m[i].Metric)
+			m[i].dropName = false
+		}
+	}
+	return mergeSameLabels(m)
+}
+
+// eval evaluates expr over the grid, keeping the sample budget: while a node
+// runs its children's results are held; afterwards only its own output is.
+func (ev *evaluator) eval(expr parser.Expr) (any, error) {
+	if err := ev.checkCtx(); err != nil {
+		return nil, err
+	}
+	if ev.steps <= 0 {
+		return Matrix{}, nil
+	}
+	mark := ev.budget.current()
+	val, err := ev.evalNode(expr)
+	if err != nil {
+		return nil, err
+	}
+	return val, ev.budget.settle(mark, valuePoints(val))
+}
+
+func valuePoints(v any) int {
+	switch v := v.(type) {
+	case Matrix:
+		return v.points()
+	case rangeValue:
+		return Matrix(v).points()
+	case scalarValue:
+		return len(v)
+	}
+	return 0
+}
+
+func (ev *evaluator) evalNode(expr parser.Expr) (any, error) {
 	switch e := expr.(type) {
 	case *parser.NumberLiteral:
 		return ev.constScalar(e.Val), nil
 	case *parser.StringLiteral:
-		return stringResult(e.Val), nil
+		return String{T: ev.start, V: e.Val}, nil
 	case *parser.ParenExpr:
 		return ev.evalNode(e.Expr)
 	case *parser.UnaryExpr:
 		return ev.evalUnary(e)
 	case *parser.VectorSelector:
-		return ev.evalVectorSelector(e)
+		return ev.evalVectorSelector(e, selectValues)
 	case *parser.MatrixSelector:
 		return ev.evalMatrixSelector(e)
+	case *parser.SubqueryExpr:
+		m, err := ev.evalSubquery(e)
+		return rangeValue(m), err
 	case *parser.Call:
 		return ev.evalCall(e)
 	case *parser.AggregateExpr:
 		return ev.evalAggregate(e)
 	case *parser.BinaryExpr:
 		return ev.evalBinary(e)
+	case *parser.StepInvariantExpr:
+		return ev.evalStepInvariant(e)
 	}
-	// checkSupported rejects everything else before evaluation starts.
 	return nil, fmt.Errorf("unexpected expression type %T", expr)
 }
 
 // evalVector evaluates an expression the parser typed as an instant vector.
-func (ev *evaluator) evalVector(expr parser.Expr) (vectorResult, error) {
+func (ev *evaluator) evalVector(expr parser.Expr) (Matrix, error) {
 	res, err := ev.eval(expr)
 	if err != nil {
 		return nil, err
 	}
-	v, ok := res.(vectorResult)
+	v, ok := res.(Matrix)
 	if !ok {
 		return nil, fmt.Errorf("expected instant vector from %q, got %T", expr, res)
 	}
@@ -178,218 +287,128 @@ func (ev *evaluator) evalVector(expr parser.Expr) (vectorResult, error) {
 }
 
 // evalScalar evaluates an expression the parser typed as a scalar.
-func (ev *evaluator) evalScalar(expr parser.Expr) (scalarResult, error) {
+func (ev *evaluator) evalScalar(expr parser.Expr) (scalarValue, error) {
 	res, err := ev.eval(expr)
 	if err != nil {
 		return nil, err
 	}
-	s, ok := res.(scalarResult)
+	s, ok := res.(scalarValue)
 	if !ok {
 		return nil, fmt.Errorf("expected scalar from %q, got %T", expr, res)
 	}
 	return s, nil
 }
 
-func (ev *evaluator) constScalar(v float64) scalarResult {
-	out := make(scalarResult, ev.grid.n)
+func (ev *evaluator) constScalar(v float64) scalarValue {
+	out := make(scalarValue, ev.steps)
 	for i := range out {
 		out[i] = v
 	}
 	return out
 }
 
-// evalUnary handles unary minus (unary plus is a no-op). Like Prometheus,
-// negating a vector drops the metric name.
-func (ev *evaluator) evalUnary(e *parser.UnaryExpr) (nodeValue, error) {
+// evalStepInvariant evaluates a subtree whose value does not depend on the
+// step once, at the first step, and repeats it over the grid.
+func (ev *evaluator) evalStepInvariant(e *parser.StepInvariantExpr) (any, error) {
+	one := ev.child(ev.start, ev.start, ev.interval)
+	val, err := one.eval(e.Expr)
+	ev.adopt(one)
+	if err != nil || ev.steps == 1 {
+		return val, err
+	}
+	switch v := val.(type) {
+	case scalarValue:
+		return ev.constScalar(v[0]), nil
+	case Matrix:
+		for i := range v {
+			s := &v[i]
+			if len(s.Floats) == 1 {
+				f := s.Floats[0].F
+				s.Floats = ev.arena.floats(ev.steps)[:ev.steps]
+				for k := range s.Floats {
+					s.Floats[k] = FPoint{T: ev.ts(k), F: f}
+				}
+			} else if len(s.Histograms) == 1 {
+				h := s.Histograms[0].H
+				s.Histograms = ev.arena.hists(ev.steps)[:ev.steps]
+				for k := range s.Histograms {
+					s.Histograms[k] = HPoint{T: ev.ts(k), H: h}
+				}
+			}
+		}
+		return v, ev.budget.add(v.points())
+	}
+	return val, nil
+}
+
+// evalUnary handles unary minus (unary plus is a no-op). Negation drops the
+// metric name.
+func (ev *evaluator) evalUnary(e *parser.UnaryExpr) (any, error) {
 	res, err := ev.eval(e.Expr)
 	if err != nil || e.Op != parser.SUB {
 		return res, err
 	}
 	switch r := res.(type) {
-	case scalarResult:
-		out := make(scalarResult, len(r))
-		for i, v := range r {
-			out[i] = -v
+	case scalarValue:
+		for i := range r {
+			r[i] = -r[i]
 		}
-		return out, nil
-	case vectorResult:
-		out := make(vectorResult, len(r))
-		for i, s := range r {
-			ns := newStepSeries(dropMetricName(s.metric), len(s.vals))
-			for k, p := range s.present {
-				if p {
-					ns.set(k, -s.vals[k])
-				}
+		return r, nil
+	case Matrix:
+		for i := range r {
+			s := &r[i]
+			ev.markDropName(s)
+			for k := range s.Floats {
+				s.Floats[k].F = -s.Floats[k].F
 			}
-			out[i] = ns
+			for k := range s.Histograms {
+				s.Histograms[k].H = s.Histograms[k].H.Copy().Mul(-1)
+			}
 		}
-		return mergeSameLabels(out, ev.grid.n)
+		if ev.opts.delayedName {
+			return r, nil
+		}
+		return mergeSameLabels(r)
 	}
 	return nil, fmt.Errorf("unary minus on unexpected %T", res)
 }
 
-// isMetadataLabel reports the labels Prometheus 3 drops together with the
-// metric name (__name__, __type__, __unit__).
-func isMetadataLabel(name string) bool {
-	return name == labels.MetricName || name == "__type__" || name == "__unit__"
+// sampleBudget enforces MaxSamples: cur counts the samples held by live
+// node results and buffered windows. It is shared by parallel workers.
+type sampleBudget struct {
+	max  int64
+	cur  atomic.Int64
+	peak int
+	read int64 // samples read from storage, for stats
+	mu   sync.Mutex
 }
 
-// dropMetricName removes the metric name (and its type/unit metadata) where
-// an operation changes the meaning of the value.
-func dropMetricName(l labels.Labels) labels.Labels {
-	return l.DropReserved(isMetadataLabel)
-}
+func (b *sampleBudget) current() int64 { return b.cur.Load() }
 
-var errDuplicateLabelset = errors.New("vector cannot contain metrics with the same labelset")
-
-// seriesTable collects output series by labelset.
-type seriesTable struct {
-	n     int
-	index map[string]int
-	out   vectorResult
-	buf   []byte
-}
-
-func newSeriesTable(n, sizeHint int) *seriesTable {
-	return &seriesTable{n: n, index: make(map[string]int, sizeHint)}
-}
-
-// find returns the index of the series with metric m, if any.
-func (t *seriesTable) find(m labels.Labels) (int, bool) {
-	t.buf = m.Bytes(t.buf)
-	i, ok := t.index[string(t.buf)]
-	return i, ok
-}
-
-// insert adds s, whose labels must not be in the table yet.
-func (t *seriesTable) insert(s stepSeries) int {
-	t.buf = s.metric.Bytes(t.buf)
-	t.index[string(t.buf)] = len(t.out)
-	t.out = append(t.out, s)
-	return len(t.out) - 1
-}
-
-// get returns the index of the series with metric m, creating it if needed.
-func (t *seriesTable) get(m labels.Labels) int {
-	if i, ok := t.find(m); ok {
-		return i
+func (b *sampleBudget) add(n int) error {
+	c := b.cur.Add(int64(n))
+	if c > b.max {
+		return errTooManySamples
 	}
-	return t.insert(newStepSeries(m, t.n))
-}
-
-// result returns the series that have at least one value.
-func (t *seriesTable) result() vectorResult {
-	out := t.out[:0]
-	for _, s := range t.out {
-		if s.count() > 0 {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// mergeSameLabels folds together series that ended up with the same labels
-// (typically after dropping the metric name). Prometheus assembles results
-// step by step keyed by labels, so such series merge as long as they never
-// have a value at the same step; if they do, the query fails.
-func mergeSameLabels(in vectorResult, n int) (vectorResult, error) {
-	if len(in) < 2 {
-		return in, nil
-	}
-	t := newSeriesTable(n, len(in))
-	for _, s := range in {
-		i, ok := t.find(s.metric)
-		if !ok { // first series with these labels: adopt it as is
-			t.insert(s)
-			continue
-		}
-		dst := &t.out[i]
-		for k, p := range s.present {
-			if !p {
-				continue
-			}
-			if dst.present[k] {
-				return nil, errDuplicateLabelset
-			}
-			dst.set(k, s.vals[k])
-		}
-	}
-	return t.result(), nil
-}
-
-// rejectSameLabels fails if two non-empty series share a labelset, at any
-// step. This is Prometheus's (stricter) rule for functions over range
-// vectors, e.g. rate({__name__=~"a_total|b_total"}[5m]).
-func rejectSameLabels(in vectorResult) error {
-	if len(in) < 2 {
-		return nil
-	}
-	seen := make(map[string]struct{}, len(in))
-	var buf []byte
-	for _, s := range in {
-		buf = s.metric.Bytes(buf)
-		if _, dup := seen[string(buf)]; dup {
-			return errDuplicateLabelset
-		}
-		seen[string(buf)] = struct{}{}
+	if int(c) > b.peak {
+		b.mu.Lock()
+		b.peak = max(b.peak, int(c))
+		b.mu.Unlock()
 	}
 	return nil
 }
 
-// toValue converts the root node's result into the public Value types.
-func (ev *evaluator) toValue(res nodeValue, instant bool) Value {
-	switch r := res.(type) {
-	case stringResult:
-		return String{T: ev.grid.start, V: string(r)}
-	case matrixResult:
-		m := Matrix(r)
-		if m == nil {
-			m = Matrix{} // empty, not null, once encoded
-		}
-		m.sortByLabels()
-		return m
-	case scalarResult:
-		if instant {
-			return Scalar{T: ev.grid.start, V: r[0]}
-		}
-		s := Series{Metric: labels.EmptyLabels(), Floats: make([]FPoint, len(r))}
-		for i, v := range r {
-			s.Floats[i] = FPoint{T: ev.grid.at(i), F: v}
-		}
-		return Matrix{s}
-	case vectorResult:
-		if instant {
-			return ev.toVector(r)
-		}
-		return ev.toMatrix(r)
-	}
-	panic(fmt.Sprintf("promql: unexpected result type %T", res))
+func (b *sampleBudget) release(n int) { b.cur.Add(int64(-n)) }
+
+// settle sets the budget to mark plus a node's output once the node returns.
+func (b *sampleBudget) settle(mark int64, out int) error {
+	b.cur.Store(mark)
+	return b.add(out)
 }
 
-func (ev *evaluator) toVector(r vectorResult) Vector {
-	out := make(Vector, 0, len(r))
-	for _, s := range r {
-		if s.present[0] {
-			out = append(out, Sample{Metric: s.metric, T: ev.grid.start, F: s.vals[0]})
-		}
-	}
-	out.sortByLabels()
-	return out
-}
-
-func (ev *evaluator) toMatrix(r vectorResult) Matrix {
-	out := make(Matrix, 0, len(r))
-	for _, s := range r {
-		pts := make([]FPoint, 0, s.count())
-		for i, p := range s.present {
-			if p {
-				pts = append(pts, FPoint{T: ev.grid.at(i), F: s.vals[i]})
-			}
-		}
-		if len(pts) > 0 {
-			out = append(out, Series{Metric: s.metric, Floats: pts})
-		}
-	}
-	out.sortByLabels()
-	return out
+// countRead records samples read from storage.
+func (b *sampleBudget) countRead(n int) {
+	b.mu.Lock()
+	b.read += int64(n)
+	b.mu.Unlock()
 }

@@ -112,6 +112,11 @@ func sameValue(got, want promql.Value) (bool, string) {
 		if !ok || len(g) != len(w) {
 			return false, "vector length or type differs"
 		}
+		// Instant vectors come in no particular order: compare as sets.
+		byLabels := func(a, b promql.Sample) int { return labels.Compare(a.Metric, b.Metric) }
+		g, w = slices.Clone(g), slices.Clone(w)
+		slices.SortFunc(g, byLabels)
+		slices.SortFunc(w, byLabels)
 		for i := range w {
 			if !labels.Equal(g[i].Metric, w[i].Metric) || g[i].T != w[i].T || !floatsClose(g[i].F, w[i].F) {
 				return false, "sample differs: got " + g[i].String() + ", want " + w[i].String()

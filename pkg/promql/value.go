@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -40,19 +41,23 @@ func (String) Type() parser.ValueType { return parser.ValueTypeString }
 
 func (s String) String() string { return s.V }
 
-// Sample is one element of an instant vector.
+// Sample is one element of an instant vector: a float (H nil) or a native
+// histogram (H set).
 type Sample struct {
 	Metric labels.Labels
 	T      int64 // Evaluation timestamp in ms.
 	F      float64
+	H      *histogram.FloatHistogram
 }
 
 func (s Sample) String() string {
+	if s.H != nil {
+		return fmt.Sprintf("%s => %s", s.Metric, HPoint{T: s.T, H: s.H})
+	}
 	return fmt.Sprintf("%s => %s", s.Metric, FPoint{T: s.T, F: s.F})
 }
 
-// Vector is an instant vector. Graft sorts it by labels so that results are
-// deterministic (Prometheus leaves the order to the evaluation).
+// Vector is an instant vector.
 type Vector []Sample
 
 // Type implements Value.
@@ -76,22 +81,57 @@ func (p FPoint) String() string {
 	return fmt.Sprintf("%s @[%d]", formatFloat(p.F), p.T)
 }
 
-// Series is one labelled stream of points inside a Matrix.
+// HPoint is one native histogram sample of a series.
+type HPoint struct {
+	T int64 // Timestamp in ms.
+	H *histogram.FloatHistogram
+}
+
+func (p HPoint) String() string {
+	return fmt.Sprintf("%s @[%d]", p.H.String(), p.T)
+}
+
+// size is how many float samples a histogram counts as for MaxSamples, the
+// same weight Prometheus gives it.
+func (p HPoint) size() int { return (p.H.Size() + 8) / 16 }
+
+// Series is one labelled stream of points inside a Matrix. A series holds
+// floats, histograms or both (never both at the same timestamp).
 type Series struct {
-	Metric labels.Labels
-	Floats []FPoint
+	Metric     labels.Labels
+	Floats     []FPoint
+	Histograms []HPoint
+
+	// dropName marks a series whose metric name (and type/unit metadata
+	// labels) goes at the end of evaluation; only used with delayed name
+	// removal, where names stay visible to label functions until then.
+	dropName bool
 }
 
 func (s Series) String() string {
-	vals := make([]string, len(s.Floats))
-	for i, p := range s.Floats {
-		vals[i] = p.String()
+	vals := make([]string, 0, len(s.Floats)+len(s.Histograms))
+	for _, p := range s.Floats {
+		vals = append(vals, p.String())
+	}
+	for _, p := range s.Histograms {
+		vals = append(vals, p.String())
 	}
 	return fmt.Sprintf("%s =>\n%s", s.Metric, strings.Join(vals, "\n"))
 }
 
-// Matrix is a range vector, or the result of a range query. Always sorted by
-// labels.
+// points returns how many samples the series counts for MaxSamples.
+func (s *Series) points() int {
+	n := len(s.Floats)
+	for _, p := range s.Histograms {
+		n += p.size()
+	}
+	return n
+}
+
+func (s *Series) empty() bool { return len(s.Floats) == 0 && len(s.Histograms) == 0 }
+
+// Matrix is a range vector, or the result of a range query. Query results
+// are sorted by labels.
 type Matrix []Series
 
 // Type implements Value.
@@ -109,8 +149,13 @@ func (m Matrix) sortByLabels() {
 	slices.SortFunc(m, func(a, b Series) int { return labels.Compare(a.Metric, b.Metric) })
 }
 
-func (v Vector) sortByLabels() {
-	slices.SortFunc(v, func(a, b Sample) int { return labels.Compare(a.Metric, b.Metric) })
+// points returns how many samples the matrix counts for MaxSamples.
+func (m Matrix) points() int {
+	n := 0
+	for i := range m {
+		n += m[i].points()
+	}
+	return n
 }
 
 // formatFloat renders like Prometheus: shortest exact decimal, no exponent.

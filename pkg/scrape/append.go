@@ -70,6 +70,8 @@ type sampleSink struct {
 	app    storage.Appender
 	ts     int64
 	stats  appendStats
+	// metadata collects the # TYPE, # HELP and # UNIT lines of the body.
+	metadata map[string]Metadata
 }
 
 // parserOptions picks the fallback used when a target sends no or an
@@ -117,8 +119,13 @@ func (s *sampleSink) appendBody(b []byte, contentType string) error {
 			err2 = s.appendSample(p, raw, explicitTS, &lset, func(ref storage.SeriesRef, l labels.Labels, t int64) (storage.SeriesRef, error) {
 				return s.app.AppendHistogram(ref, l, t, h, fh)
 			})
+		case textparse.EntryType, textparse.EntryHelp, textparse.EntryUnit:
+			if s.metadata != nil {
+				recordMetadata(p, entry, s.metadata)
+			}
+			continue
 		default:
-			continue // HELP, TYPE, UNIT, comments
+			continue // comments
 		}
 		if err2 != nil {
 			return err2

@@ -34,6 +34,9 @@ type loop struct {
 	reportRefs []storage.SeriesRef
 	reportLset []labels.Labels // target labels plus each report series' name
 
+	// metadata is what the last successful scrape exposed, per family.
+	metadata atomic.Pointer[map[string]Metadata]
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	// markStaleOnStop is set by stop: the series end with the target.
@@ -143,7 +146,7 @@ func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
 	}
 
 	app := l.store.Appender(ctx)
-	sink := &sampleSink{cfg: l.cfg, target: l.target.labels, cache: l.cache, app: app, ts: timestamp(start)}
+	sink := &sampleSink{cfg: l.cfg, target: l.target.labels, cache: l.cache, app: app, ts: timestamp(start), metadata: map[string]Metadata{}}
 	if err == nil {
 		err = sink.appendBody(body, contentType)
 	} else {
@@ -174,6 +177,9 @@ func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
 		err = fmt.Errorf("commit: %w", cerr)
 	}
 
+	if err == nil {
+		l.metadata.Store(&sink.metadata)
+	}
 	l.target.report(start, dur, err)
 	l.metrics.observe(l.cfg.JobName, sink.stats, dur, err)
 	if err != nil {

@@ -57,6 +57,15 @@ type Appender interface {
 	Rollback() error
 }
 
+// StartTimestampAppender is implemented by appenders of storages that keep
+// each sample's start timestamp (the OpenMetrics created timestamp, or the
+// start of an OTLP cumulative or delta interval). st is in ms; 0 means
+// unknown. Exactly one of v, h, fh carries the value: fh when set, else h
+// when set, else v. Storages without it keep no start timestamps.
+type StartTimestampAppender interface {
+	AppendWithStartTimestamp(ref SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (SeriesRef, error)
+}
+
 // Appendable hands out appenders.
 type Appendable interface {
 	Appender(ctx context.Context) Appender
@@ -76,11 +85,16 @@ type SelectHints struct {
 	// downsampled data, Func chooses the aggregate returned (min, max,
 	// sum, count, a counter for rate and increase, else the average).
 	MaxResolution int64
+	// Unsorted says the caller does not need the series in label order:
+	// a storage may then skip sorting them (like Prometheus's sortSeries
+	// false). Storages are free to sort anyway.
+	Unsorted bool
 }
 
 // Querier reads series over a fixed time range [mint, maxt].
 type Querier interface {
-	// Select returns the series matching all matchers, sorted by labels.
+	// Select returns the series matching all matchers, sorted by labels
+	// unless hints say Unsorted.
 	Select(ctx context.Context, hints *SelectHints, matchers ...*labels.Matcher) SeriesSet
 	// LabelNames returns the sorted label names of series matching matchers
 	// (all series when matchers is empty).
@@ -154,6 +168,13 @@ type Iterator interface {
 	Err() error
 }
 
+// StartTimestampIterator is implemented by iterators of storages that keep
+// start timestamps: AtST returns the start timestamp (ms, 0 when unknown) of
+// the current sample. The engine reads it through a type assertion.
+type StartTimestampIterator interface {
+	AtST() int64
+}
+
 // ExemplarQueryable opens exemplar queriers.
 type ExemplarQueryable interface {
 	ExemplarQuerier(ctx context.Context) (ExemplarQuerier, error)
@@ -182,4 +203,12 @@ type Storage interface {
 	ExemplarQueryable
 	Stats() Stats
 	Close() error
+}
+
+// ConcurrentQuerier is implemented by queriers whose series may be read
+// from several goroutines at once (each iterator by one goroutine). The
+// engine spreads per-series work over cores only for those; Prometheus's
+// TSDB, for one, caches chunk lookups per querier without locks.
+type ConcurrentQuerier interface {
+	ConcurrentReads() bool
 }

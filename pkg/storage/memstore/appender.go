@@ -35,6 +35,22 @@ func (a *appender) Append(ref storage.SeriesRef, lset labels.Labels, t int64, v 
 }
 
 func (a *appender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	return a.appendHistogram(ref, lset, sample{t: t, h: h, fh: fh})
+}
+
+// AppendWithStartTimestamp implements storage.StartTimestampAppender.
+func (a *appender) AppendWithStartTimestamp(ref storage.SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	switch {
+	case fh != nil:
+		return a.appendHistogram(ref, lset, sample{t: t, st: st, fh: fh})
+	case h != nil:
+		return a.appendHistogram(ref, lset, sample{t: t, st: st, h: h})
+	}
+	return a.add(ref, lset, sample{t: t, st: st, v: v})
+}
+
+func (a *appender) appendHistogram(ref storage.SeriesRef, lset labels.Labels, s sample) (storage.SeriesRef, error) {
+	h, fh := s.h, s.fh
 	if (h == nil) == (fh == nil) {
 		return 0, fmt.Errorf("%w: exactly one of integer and float histogram must be set", storage.ErrInvalidHistogram)
 	}
@@ -45,7 +61,7 @@ func (a *appender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t 
 	} else if err := fh.Validate(); err != nil {
 		return 0, fmt.Errorf("%w: %w", storage.ErrInvalidHistogram, err)
 	}
-	return a.add(ref, lset, sample{t: t, h: h, fh: fh})
+	return a.add(ref, lset, s)
 }
 
 // series resolves ref, or lset when ref is unknown, creating the series.
@@ -85,6 +101,11 @@ func (a *appender) add(ref storage.SeriesRef, lset labels.Labels, s sample) (sto
 			return ms.ref, nil // identical repeat: nothing to store
 		}
 	}
+	s = withReadHint(last, ok, s)
+	if s.h != nil {
+		// Queries read float histograms: convert once, not on every read.
+		s.fh = s.h.ToFloat(nil)
+	}
 	if a.lastPending == nil {
 		a.lastPending = map[*memSeries]sample{}
 	}
@@ -108,14 +129,14 @@ func checkOrder(last, s sample) error {
 
 func sameValue(a, b sample) bool {
 	switch {
-	case a.h != nil && b.h != nil:
+	case a.valueType() != b.valueType():
+		return false
+	case a.h != nil:
 		return a.h.Equals(b.h)
-	case a.fh != nil && b.fh != nil:
+	case a.fh != nil:
 		return a.fh.Equals(b.fh)
-	case a.h == nil && a.fh == nil && b.h == nil && b.fh == nil:
-		return math.Float64bits(a.v) == math.Float64bits(b.v)
 	}
-	return false
+	return math.Float64bits(a.v) == math.Float64bits(b.v)
 }
 
 func (a *appender) AppendExemplar(ref storage.SeriesRef, lset labels.Labels, e exemplar.Exemplar) (storage.SeriesRef, error) {

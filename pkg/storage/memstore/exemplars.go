@@ -103,7 +103,7 @@ func (q exemplarQuerier) Select(start, end int64, matchers ...[]*labels.Matcher)
 	lsets := map[storage.SeriesRef]labels.Labels{}
 	q.s.mtx.RLock()
 	for _, ms := range matchers {
-		for _, ref := range q.s.index.selectRefs(ms) {
+		for _, ref := range q.s.index.selectRefs(ms, q.s.labelsOf) {
 			want[ref] = true
 			lsets[ref] = q.s.byRef[ref].lset
 		}

@@ -74,51 +74,153 @@ func (p *postingsIndex) sortedValues(name string) []string {
 	return vals
 }
 
-// selectRefs returns the sorted refs of series matching every matcher.
-// A matcher that matches the empty string also selects series without the
-// label, so it is applied by subtracting the values it rejects.
-func (p *postingsIndex) selectRefs(ms []*labels.Matcher) []storage.SeriesRef {
+// smallCandidates is the size under which a selection checks the labels of
+// its candidate series rather than merging postings lists.
+const smallCandidates = 64
+
+// selectRefs returns the sorted refs of series matching every matcher;
+// lookup returns the labels of a series. A matcher that matches the empty
+// string also selects series without the label, so it is applied by
+// subtracting the values it rejects (or by checking each candidate's
+// label when those values cover many series). Equality matchers go first:
+// they are cheap and narrow the set most; once few candidates are left,
+// the other matchers check their labels directly. The result may be the
+// index's own slice: read it under the store's lock, never change it.
+func (p *postingsIndex) selectRefs(ms []*labels.Matcher, lookup func(storage.SeriesRef) labels.Labels) []storage.SeriesRef {
+	ms = slices.Clone(ms)
+	slices.SortStableFunc(ms, func(a, b *labels.Matcher) int { return matcherCost(a) - matcherCost(b) })
 	var result []storage.SeriesRef
 	haveResult := false
+	owned := false // whether result may be changed in place: it is not the index's
 	// Intersections first: they only shrink the set.
 	for _, m := range ms {
 		if m.Matches("") {
 			continue
 		}
-		in := p.union(m, true)
+		if haveResult && len(result) <= smallCandidates {
+			result, owned = filterByLabel(result, m, lookup, owned), true
+			if len(result) == 0 {
+				return nil
+			}
+			continue
+		}
+		in := p.union(m, true) // may be the index's own list
 		if !haveResult {
 			result, haveResult = in, true
 		} else {
-			result = intersect(result, in)
+			result, owned = intersect(result, in), true
 		}
 		if len(result) == 0 {
 			return nil
 		}
 	}
 	if !haveResult {
-		result = slices.Clone(p.all)
+		result = p.all
 	}
 	for _, m := range ms {
 		if !m.Matches("") {
 			continue
 		}
-		result = subtract(result, p.union(m, false))
+		if len(result) <= smallCandidates {
+			result, owned = filterByLabel(result, m, lookup, owned), true
+			continue
+		}
+		// Subtracting the series of the values m rejects beats checking
+		// every candidate's labels only when those series are few.
+		n := p.count(m, false)
+		if n == 0 {
+			continue
+		}
+		if n < len(result)/4 {
+			result, owned = subtract(result, mergeLists(p.lists(m, false))), true
+		} else {
+			result, owned = filterByLabel(result, m, lookup, owned), true
+		}
 	}
 	return result
+}
+
+// matcherCost orders matchers: equality first, regular expressions last.
+func matcherCost(m *labels.Matcher) int {
+	switch m.Type {
+	case labels.MatchEqual:
+		return 0
+	case labels.MatchNotEqual:
+		return 1
+	}
+	return 2
+}
+
+// filterByLabel keeps the refs whose series' label m.Name matches m, in
+// place when the caller owns refs.
+func filterByLabel(refs []storage.SeriesRef, m *labels.Matcher, lookup func(storage.SeriesRef) labels.Labels, inPlace bool) []storage.SeriesRef {
+	out := refs[:0]
+	if !inPlace {
+		out = make([]storage.SeriesRef, 0, len(refs))
+	}
+	for _, r := range refs {
+		if m.Matches(lookup(r).Get(m.Name)) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // union merges the postings of the values of m.Name for which m.Matches(v)
 // equals want.
 func (p *postingsIndex) union(m *labels.Matcher, want bool) []storage.SeriesRef {
-	vals := p.m[m.Name]
 	if m.Type == labels.MatchEqual && want {
-		return vals[m.Value]
+		return p.m[m.Name][m.Value]
 	}
-	var out []storage.SeriesRef
-	for v, list := range vals {
+	// A label every series has, matched on any value ({__name__!=""}):
+	// no merge needed.
+	if want && matchesAnyValue(m) && p.count(m, true) == len(p.all) {
+		return p.all
+	}
+	return mergeLists(p.lists(m, want))
+}
+
+// matchesAnyValue reports matchers that accept every non-empty value.
+func matchesAnyValue(m *labels.Matcher) bool {
+	return (m.Type == labels.MatchNotEqual && m.Value == "") || (m.Type == labels.MatchRegexp && m.Value == ".+")
+}
+
+// count is the total length of the postings lists of the values of m.Name
+// for which m.Matches(v) equals want.
+func (p *postingsIndex) count(m *labels.Matcher, want bool) int {
+	n := 0
+	for v, list := range p.m[m.Name] {
 		if m.Matches(v) == want {
-			out = append(out, list...)
+			n += len(list)
 		}
+	}
+	return n
+}
+
+// lists returns the postings lists of the values of m.Name for which
+// m.Matches(v) equals want, and their total length.
+func (p *postingsIndex) lists(m *labels.Matcher, want bool) ([][]storage.SeriesRef, int) {
+	var (
+		out [][]storage.SeriesRef
+		n   int
+	)
+	for v, list := range p.m[m.Name] {
+		if m.Matches(v) == want {
+			out = append(out, list)
+			n += len(list)
+		}
+	}
+	return out, n
+}
+
+// mergeLists merges sorted postings lists of total length n into one.
+func mergeLists(lists [][]storage.SeriesRef, n int) []storage.SeriesRef {
+	if len(lists) == 1 {
+		return lists[0]
+	}
+	out := make([]storage.SeriesRef, 0, n)
+	for _, l := range lists {
+		out = append(out, l...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -16,9 +16,12 @@ import (
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
-// sample is a float sample, or a native histogram sample when h or fh is set.
+// sample is a float sample, or a native histogram sample: an integer one
+// when h is set (then fh holds its float form, for reads), a float one when
+// only fh is.
 type sample struct {
 	t  int64
+	st int64 // start timestamp, 0 when unknown
 	v  float64
 	h  *histogram.Histogram
 	fh *histogram.FloatHistogram
@@ -165,6 +168,9 @@ func (s *Store) getOrCreate(lset labels.Labels) *memSeries {
 	s.index.add(ms.ref, ms.lset)
 	return ms
 }
+
+// labelsOf returns the labels of the series ref. Callers hold mtx.
+func (s *Store) labelsOf(ref storage.SeriesRef) labels.Labels { return s.byRef[ref].lset }
 
 // lookup finds a series by hash and labels. Callers hold mtx.
 func (s *Store) lookup(h uint64, lset labels.Labels) *memSeries {

@@ -987,3 +987,63 @@ func TestStatsEmpty(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSelectMatchersAgainstScan checks selection over sets large enough
+// for every strategy of the index (merged postings, subtraction, label
+// checks on many or few candidates) against checking each series' labels.
+func TestSelectMatchersAgainstScan(t *testing.T) {
+	st := memstore.New()
+	var all []labels.Labels
+	for i := range 300 {
+		kv := []string{"__name__", fmt.Sprintf("m%d", i%7), "i", fmt.Sprint(i)}
+		if i%3 != 0 {
+			kv = append(kv, "common", fmt.Sprint(i%5)) // on most series
+		}
+		if i%40 == 0 {
+			kv = append(kv, "rare", fmt.Sprint(i%3)) // on few
+		}
+		lset := ls(kv...)
+		all = append(all, lset)
+		mustAppend(t, st, lset, pt{1, float64(i)})
+	}
+	eq, ne, re, nre := labels.MatchEqual, labels.MatchNotEqual, labels.MatchRegexp, labels.MatchNotRegexp
+	types := []labels.MatchType{eq, ne, re, nre}
+	names := []string{"__name__", "common", "rare", "absent"}
+	values := []string{"", "0", "m3", ".+", "0|1|"}
+	// Every combination of one or two matchers.
+	var sets [][]*labels.Matcher
+	var singles []*labels.Matcher
+	for _, typ := range types {
+		for _, n := range names {
+			for _, v := range values {
+				if (typ == eq || typ == ne) && strings.ContainsAny(v, ".|[") {
+					continue
+				}
+				singles = append(singles, matcher(t, typ, n, v))
+			}
+		}
+	}
+	for i, a := range singles {
+		sets = append(sets, []*labels.Matcher{a})
+		for _, b := range singles[i+1:] {
+			sets = append(sets, []*labels.Matcher{a, b})
+		}
+	}
+	for _, ms := range sets {
+		var want []string
+		for _, lset := range all {
+			ok := true
+			for _, m := range ms {
+				ok = ok && m.Matches(lset.Get(m.Name))
+			}
+			if ok {
+				want = append(want, lset.String())
+			}
+		}
+		slices.Sort(want)
+		got, _ := readAll(t, st, math.MinInt64, math.MaxInt64, ms...)
+		if !slices.Equal(keys(got), want) {
+			t.Fatalf("%v: selected %d series, want %d", ms, len(got), len(want))
+		}
+	}
+}

@@ -17,8 +17,8 @@ type querier struct {
 }
 
 // Select implements storage.Querier.
-func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
-	views, err := q.matching(ctx, ms)
+func (q *querier) Select(ctx context.Context, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	views, err := q.matching(ctx, ms, hints == nil || !hints.Unsorted)
 	if err != nil {
 		return storage.ErrSeriesSet{Error: err}
 	}
@@ -26,10 +26,10 @@ func (q *querier) Select(ctx context.Context, _ *storage.SelectHints, ms ...*lab
 }
 
 // matching returns snapshots of the matching series that have samples in
-// [mint, maxt], sorted by labels.
-func (q *querier) matching(ctx context.Context, ms []*labels.Matcher) ([]*seriesView, error) {
+// [mint, maxt], sorted by labels when asked (else in creation order).
+func (q *querier) matching(ctx context.Context, ms []*labels.Matcher, sorted bool) ([]*seriesView, error) {
 	q.store.mtx.RLock()
-	refs := q.store.index.selectRefs(ms)
+	refs := q.store.index.selectRefs(ms, q.store.labelsOf)
 	series := make([]*memSeries, 0, len(refs))
 	for _, r := range refs {
 		series = append(series, q.store.byRef[r])
@@ -47,7 +47,11 @@ func (q *querier) matching(ctx context.Context, ms []*labels.Matcher) ([]*series
 			views = append(views, v)
 		}
 	}
-	sort.Slice(views, func(i, j int) bool { return labels.Compare(views[i].lset, views[j].lset) < 0 })
+	// Series created in label order need no sort: check first, it is cheaper.
+	less := func(i, j int) bool { return labels.Compare(views[i].lset, views[j].lset) < 0 }
+	if sorted && !sort.SliceIsSorted(views, less) {
+		sort.Slice(views, less)
+	}
 	return views, nil
 }
 
@@ -67,7 +71,7 @@ func (q *querier) snapshot(ms *memSeries) *seriesView {
 
 // LabelNames implements storage.Querier.
 func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]string, error) {
-	views, err := q.matching(ctx, ms)
+	views, err := q.matching(ctx, ms, false)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,7 @@ func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]stri
 
 // LabelValues implements storage.Querier.
 func (q *querier) LabelValues(ctx context.Context, name string, ms ...*labels.Matcher) ([]string, error) {
-	views, err := q.matching(ctx, ms)
+	views, err := q.matching(ctx, ms, false)
 	if err != nil {
 		return nil, err
 	}
@@ -172,12 +176,9 @@ func (it *sliceIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.
 	return s.t, h
 }
 
-// AtFloatHistogram returns a copy, converting an integer histogram.
+// AtFloatHistogram returns a copy of the float form of the histogram.
 func (it *sliceIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
 	s := it.samples[it.i]
-	if s.h != nil {
-		return s.t, s.h.ToFloat(fh)
-	}
 	if fh == nil {
 		return s.t, s.fh.Copy()
 	}
@@ -186,4 +187,11 @@ func (it *sliceIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, 
 }
 
 func (it *sliceIterator) AtT() int64 { return it.samples[it.i].t }
-func (it *sliceIterator) Err() error { return nil }
+
+// AtST implements storage.StartTimestampIterator.
+func (it *sliceIterator) AtST() int64 { return it.samples[it.i].st }
+func (it *sliceIterator) Err() error  { return nil }
+
+// ConcurrentReads implements storage.ConcurrentQuerier: series are
+// immutable snapshots, readable from any number of goroutines.
+func (q *querier) ConcurrentReads() bool { return true }

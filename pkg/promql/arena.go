@@ -1,0 +1,158 @@
+package promql
+
+import "sync"
+
+// Point slices are the bulk of what a query allocates. They come from
+// slabs that the query keeps until its result is closed and that then go
+// back to a pool for the next query, so that steady query load allocates
+// little (Prometheus pools its point slices for the same reason).
+
+// Slabs come in three sizes, in points: an arena takes a small one first
+// and bigger ones as it fills, so that a small query holds (and, when the
+// pools were emptied by a garbage collection, allocates) little. The
+// biggest is 1 MiB of FPoints.
+var slabClasses = [...]int{1 << 12, 1 << 14, 1 << 16}
+
+// slabPoints is the biggest slab; bigger requests are allocated apart.
+const slabPoints = 1 << 16
+
+var floatSlabs, histSlabs [len(slabClasses)]sync.Pool
+
+func init() {
+	for c, n := range slabClasses {
+		floatSlabs[c].New = func() any { s := make([]FPoint, n); return &s }
+		histSlabs[c].New = func() any { s := make([]HPoint, n/2); return &s }
+	}
+}
+
+// slabClass picks the size class of the next slab of an arena that holds
+// held slabs already and needs room for n points; histogram slabs hold
+// half the points of their class (div 2).
+func slabClass(held, n, div int) int {
+	c := min(held, len(slabClasses)-1)
+	for c < len(slabClasses)-1 && slabClasses[c]/div < n {
+		c++
+	}
+	return c
+}
+
+// pointArena is a bump allocator of point slices over pooled slabs. One
+// arena is used by one goroutine at a time.
+type pointArena struct {
+	fslabs []pooledFloats
+	fslab  []FPoint
+	foff   int
+	flast  int // offset of the last slice handed out, -1 if none
+
+	hslabs []pooledHists
+	hslab  []HPoint
+	hoff   int
+	hlast  int
+}
+
+type pooledFloats struct {
+	s     *[]FPoint
+	class int
+}
+
+type pooledHists struct {
+	s     *[]HPoint
+	class int
+}
+
+func newArena() *pointArena { return &pointArena{flast: -1, hlast: -1} }
+
+// floats returns an empty slice with room for n points.
+func (a *pointArena) floats(n int) []FPoint {
+	if n > slabPoints {
+		return make([]FPoint, 0, n) // too big to pool
+	}
+	if a.foff+n > len(a.fslab) {
+		c := slabClass(len(a.fslabs), n, 1)
+		s := floatSlabs[c].Get().(*[]FPoint)
+		a.fslabs = append(a.fslabs, pooledFloats{s, c})
+		a.fslab, a.foff = *s, 0
+	}
+	s := a.fslab[a.foff : a.foff : a.foff+n]
+	a.flast = a.foff
+	a.foff += n
+	return s
+}
+
+// doneFloats gives back the unused room of s when s is the last slice
+// handed out, and caps s to its length.
+func (a *pointArena) doneFloats(s []FPoint) []FPoint {
+	if a.flast >= 0 && cap(s) > 0 && a.flast < len(a.fslab) && &a.fslab[a.flast] == &s[:1][0] {
+		a.foff = a.flast + len(s)
+		a.flast = -1
+	}
+	return s[:len(s):len(s)]
+}
+
+// growFloats makes room for at least one more point in s, taking a bigger
+// slice from the arena when s is full; max bounds the points s can ever
+// hold.
+func (a *pointArena) growFloats(s []FPoint, max int) []FPoint {
+	if len(s) < cap(s) {
+		return s
+	}
+	n := min(max, 4*len(s)+8)
+	next := a.floats(n)
+	a.flast = -1 // interleaved growth: never shrink back
+	return append(next, s...)
+}
+
+func (a *pointArena) hists(n int) []HPoint {
+	if n > slabPoints/2 {
+		return make([]HPoint, 0, n)
+	}
+	if a.hoff+n > len(a.hslab) {
+		c := slabClass(len(a.hslabs), n, 2)
+		s := histSlabs[c].Get().(*[]HPoint)
+		a.hslabs = append(a.hslabs, pooledHists{s, c})
+		a.hslab, a.hoff = *s, 0
+	}
+	s := a.hslab[a.hoff : a.hoff : a.hoff+n]
+	a.hlast = a.hoff
+	a.hoff += n
+	return s
+}
+
+func (a *pointArena) doneHists(s []HPoint) []HPoint {
+	if a.hlast >= 0 && cap(s) > 0 && a.hlast < len(a.hslab) && &a.hslab[a.hlast] == &s[:1][0] {
+		a.hoff = a.hlast + len(s)
+		a.hlast = -1
+	}
+	return s[:len(s):len(s)]
+}
+
+func (a *pointArena) growHists(s []HPoint, max int) []HPoint {
+	if len(s) < cap(s) {
+		return s
+	}
+	n := min(max, 4*len(s)+8)
+	next := a.hists(n)
+	a.hlast = -1
+	return append(next, s...)
+}
+
+// adopt takes over the slabs of another arena (a finished worker's).
+func (a *pointArena) adopt(o *pointArena) {
+	a.fslabs = append(a.fslabs, o.fslabs...)
+	a.hslabs = append(a.hslabs, o.hslabs...)
+	o.fslabs, o.hslabs = nil, nil
+	o.fslab, o.hslab = nil, nil
+}
+
+// release returns every slab to the pools. Nothing allocated from the
+// arena may be used afterwards.
+func (a *pointArena) release() {
+	for _, p := range a.fslabs {
+		floatSlabs[p.class].Put(p.s) // FPoints hold no pointers: no need to clear
+	}
+	for _, p := range a.hslabs {
+		clear(*p.s) // histograms must not stay reachable from the pool
+		histSlabs[p.class].Put(p.s)
+	}
+	*a = pointArena{flast: -1, hlast: -1}
+}

@@ -1,0 +1,242 @@
+package promql
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/graftlabs/graft/pkg/storage"
+)
+
+// seriesCache runs each planned selection once and hands its series to every
+// selector that shares it.
+type seriesCache struct {
+	querier storage.Querier
+	mu      sync.Mutex
+	entries map[*selection]*cacheEntry
+}
+
+type cacheEntry struct {
+	once   sync.Once
+	series []storage.Series
+	err    error
+}
+
+func newSeriesCache(q storage.Querier) *seriesCache {
+	return &seriesCache{querier: q, entries: map[*selection]*cacheEntry{}}
+}
+
+func (c *seriesCache) get(ctx context.Context, sel *selection) ([]storage.Series, error) {
+	c.mu.Lock()
+	e, ok := c.entries[sel]
+	if !ok {
+		e = &cacheEntry{}
+		c.entries[sel] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		hints := sel.hints
+		e.series, e.err = expandSeriesSet(ctx, c.querier.Select(ctx, &hints, sel.matchers...))
+	})
+	return e.series, e.err
+}
+
+func expandSeriesSet(ctx context.Context, set storage.SeriesSet) ([]storage.Series, error) {
+	var out []storage.Series
+	for set.Next() {
+		if len(out)%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, contextError(err, "expression evaluation")
+			}
+		}
+		out = append(out, set.At())
+	}
+	if err := set.Err(); err != nil {
+		return nil, fmt.Errorf("expanding series: %w", err)
+	}
+	return out, nil
+}
+
+// seriesFor returns the storage series a selector reads.
+func (ev *evaluator) seriesFor(vs *parser.VectorSelector) ([]storage.Series, error) {
+	sel, ok := ev.plan.selections[vs]
+	if !ok {
+		return nil, fmt.Errorf("selector %s was not planned", vs)
+	}
+	return ev.series.get(ev.ctx, sel)
+}
+
+// cursor reads a storage.Iterator front to back with one sample of
+// look-ahead: typ and t describe the sample the iterator is on, which has
+// not been consumed yet.
+type cursor struct {
+	it      storage.Iterator
+	st      storage.StartTimestampIterator // nil: no start timestamps
+	typ     storage.ValueType
+	t       int64
+	v       float64 // the value, for a float sample
+	started bool
+	// feed makes windows read (and drop) the samples they skip, so that a
+	// statsIterator sees every histogram, as Prometheus's buffered reads
+	// show them.
+	feed    bool
+	scratch *histogram.FloatHistogram
+}
+
+func (c *cursor) reset(it storage.Iterator, wantST bool) {
+	*c = cursor{it: it, scratch: c.scratch}
+	if wantST {
+		c.st, _ = it.(storage.StartTimestampIterator)
+	}
+}
+
+// seek positions the cursor on the first sample with timestamp >= t; it
+// never moves backwards.
+func (c *cursor) seek(t int64) {
+	if c.started && (c.typ == storage.ValNone || c.t >= t) {
+		return
+	}
+	c.started = true
+	c.typ = c.it.SeekTo(t)
+	c.load()
+}
+
+// next consumes the current sample.
+func (c *cursor) next() {
+	if !c.started {
+		c.started = true
+	} else if c.typ == storage.ValNone {
+		return
+	}
+	c.typ = c.it.Next()
+	c.load()
+}
+
+// load reads the current sample's timestamp (and value, for a float: one
+// call instead of two).
+func (c *cursor) load() {
+	switch c.typ {
+	case storage.ValNone:
+	case storage.ValFloat:
+		c.t, c.v = c.it.At()
+	default:
+		c.t = c.it.AtT()
+	}
+}
+
+// atST returns the current sample's start timestamp, or 0.
+func (c *cursor) atST() int64 {
+	if c.st == nil {
+		return 0
+	}
+	return c.st.AtST()
+}
+
+// memSeries adapts an evaluated Series (a subquery result) to storage.Series
+// so that range functions read it like stored data.
+type memSeries struct{ s *Series }
+
+func (m memSeries) Labels() labels.Labels { return m.s.Metric }
+
+func (m memSeries) Iterator(it storage.Iterator) storage.Iterator {
+	if si, ok := it.(*seriesIterator); ok {
+		*si = seriesIterator{s: m.s}
+		return si
+	}
+	return &seriesIterator{s: m.s}
+}
+
+// seriesIterator walks the floats and histograms of a Series in time order.
+type seriesIterator struct {
+	s       *Series
+	fi, hi  int  // next float / histogram, or the current one once started
+	onFloat bool // the current sample is Floats[fi] (else Histograms[hi])
+	started bool
+}
+
+func (it *seriesIterator) Next() storage.ValueType {
+	if it.started {
+		if it.onFloat {
+			it.fi++
+		} else {
+			it.hi++
+		}
+	}
+	it.started = true
+	return it.pick()
+}
+
+func (it *seriesIterator) SeekTo(t int64) storage.ValueType {
+	if it.started && it.valid() && it.AtT() >= t {
+		return it.current()
+	}
+	it.started = true
+	fs, hs := it.s.Floats[it.fi:], it.s.Histograms[it.hi:]
+	it.fi += sort.Search(len(fs), func(i int) bool { return fs[i].T >= t })
+	it.hi += sort.Search(len(hs), func(i int) bool { return hs[i].T >= t })
+	return it.pick()
+}
+
+// pick selects the earlier of the next float and the next histogram.
+func (it *seriesIterator) pick() storage.ValueType {
+	hasF, hasH := it.fi < len(it.s.Floats), it.hi < len(it.s.Histograms)
+	switch {
+	case hasF && (!hasH || it.s.Floats[it.fi].T <= it.s.Histograms[it.hi].T):
+		it.onFloat = true
+	case hasH:
+		it.onFloat = false
+	default:
+		return storage.ValNone
+	}
+	return it.current()
+}
+
+func (it *seriesIterator) valid() bool {
+	if it.onFloat {
+		return it.fi < len(it.s.Floats)
+	}
+	return it.hi < len(it.s.Histograms)
+}
+
+func (it *seriesIterator) current() storage.ValueType {
+	if !it.valid() {
+		return storage.ValNone
+	}
+	if it.onFloat {
+		return storage.ValFloat
+	}
+	return storage.ValFloatHistogram
+}
+
+func (it *seriesIterator) At() (int64, float64) {
+	p := it.s.Floats[it.fi]
+	return p.T, p.F
+}
+
+func (it *seriesIterator) AtHistogram(*histogram.Histogram) (int64, *histogram.Histogram) {
+	panic("seriesIterator holds float histograms only")
+}
+
+// AtFloatHistogram returns a copy: callers may recycle what they get.
+func (it *seriesIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
+	p := it.s.Histograms[it.hi]
+	if fh == nil {
+		return p.T, p.H.Copy()
+	}
+	p.H.CopyTo(fh)
+	return p.T, fh
+}
+
+func (it *seriesIterator) AtT() int64 {
+	if it.onFloat {
+		return it.s.Floats[it.fi].T
+	}
+	return it.s.Histograms[it.hi].T
+}
+
+func (it *seriesIterator) Err() error { return nil }

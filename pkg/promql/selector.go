@@ -1,0 +1,223 @@
+package promql
+
+import (
+	"fmt"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/graftlabs/graft/pkg/storage"
+)
+
+// selectMode says what an instant selector reports for each sample it picks.
+type selectMode int
+
+const (
+	selectValues          selectMode = iota // the sample value
+	selectTimestamps                        // the sample timestamp in seconds (timestamp())
+	selectStartTimestamps                   // the start timestamp in seconds (start_timestamp())
+)
+
+// refTime returns the time a selector looks at for a step at ts: the step
+// (or the @ time) moved back by the offset.
+func refTime(vs *parser.VectorSelector, ts int64) int64 {
+	if vs.Timestamp != nil {
+		ts = *vs.Timestamp
+	}
+	return ts - vs.OriginalOffset.Milliseconds()
+}
+
+// evalVectorSelector evaluates an instant selector: at each step the value
+// is the newest sample in (ref-lookback, ref], unless that sample is a stale
+// marker, in which case the series has no value at that step.
+func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMode) (Matrix, error) {
+	series, err := ev.seriesFor(vs)
+	if err != nil {
+		return nil, err
+	}
+	if vs.Smoothed {
+		return ev.smoothSelector(vs, series)
+	}
+	if mode == selectStartTimestamps && !ev.opts.useST {
+		return Matrix{}, nil
+	}
+	out := make(Matrix, len(series))
+	statsOnly := ev.plan.statsOnly[vs]
+	err = ev.parallel(len(series), func(a *pointArena) func(i int) error {
+		var (
+			w  lookbackWalker
+			it storage.Iterator
+		)
+		reopen := func(i int) func() storage.Iterator {
+			if statsOnly {
+				return nil // the stats iterator must see every sample
+			}
+			return func() storage.Iterator {
+				it = series[i].Iterator(it)
+				return it
+			}
+		}
+		return func(i int) error {
+			it = statsAwareIterator(series[i], it, statsOnly)
+			w.reset(it, mode == selectStartTimestamps)
+			w.reopen = reopen(i)
+			s := Series{Metric: series[i].Labels()}
+			ev.walkSteps(&w, vs, mode, &s, a)
+			s.Floats, s.Histograms = a.doneFloats(s.Floats), a.doneHists(s.Histograms)
+			if err := it.Err(); err != nil {
+				return fmt.Errorf("reading series %s: %w", s.Metric, err)
+			}
+			out[i] = s
+			return nil
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = compactEmpty(out)
+	ev.budget.countRead(out.points())
+	return out, ev.budget.add(out.points())
+}
+
+// walkSteps fills s with the samples w picks at every step.
+func (ev *evaluator) walkSteps(w *lookbackWalker, vs *parser.VectorSelector, mode selectMode, s *Series, a *pointArena) {
+	lookback := ev.plan.lookback
+	if vs.Timestamp != nil {
+		ref := *vs.Timestamp
+		if mode != selectTimestamps {
+			// Prometheus ignores the offset for timestamp(x @ t).
+			ref = refTime(vs, 0)
+		}
+		if !w.at(ref, lookback) {
+			return
+		}
+		for i := range ev.steps {
+			ev.emit(w, mode, s, ev.ts(i), a)
+		}
+		return
+	}
+	for i := range ev.steps {
+		ts := ev.ts(i)
+		if w.at(refTime(vs, ts), lookback) {
+			ev.emit(w, mode, s, ts, a)
+		}
+	}
+}
+
+func (ev *evaluator) emit(w *lookbackWalker, mode selectMode, s *Series, ts int64, a *pointArena) {
+	if w.isH && mode == selectValues {
+		if cap(s.Histograms) == 0 {
+			s.Histograms = a.hists(ev.steps)
+		}
+	} else if cap(s.Floats) == 0 {
+		s.Floats = a.floats(ev.steps)
+	}
+	switch {
+	case mode == selectTimestamps:
+		s.Floats = append(s.Floats, FPoint{T: ts, F: float64(w.t) / 1000})
+	case mode == selectStartTimestamps:
+		s.Floats = append(s.Floats, FPoint{T: ts, F: float64(w.st) / 1000})
+	case w.isH:
+		s.Histograms = append(s.Histograms, HPoint{T: ts, H: w.stableH()})
+	default:
+		s.Floats = append(s.Floats, FPoint{T: ts, F: w.f})
+	}
+}
+
+func compactEmpty(m Matrix) Matrix {
+	out := m[:0]
+	for _, s := range m {
+		if !s.empty() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// lookbackWalker finds, for increasing reference times, the newest sample at
+// or before each one, reading the series once.
+type lookbackWalker struct {
+	c cursor
+
+	has   bool // a sample has been consumed
+	t, st int64
+	f     float64
+	h     *histogram.FloatHistogram // scratch, overwritten by the next histogram
+	isH   bool
+	seq   int // bumped for every consumed sample
+
+	emitted    *histogram.FloatHistogram // stable copy of the sample seq emittedSeq
+	emittedSeq int
+
+	// reopen, when set, returns a fresh iterator over the series: the
+	// walker then first looks for the newest sample close to the reference
+	// time and walks the whole lookback only when there is none.
+	reopen func() storage.Iterator
+	wantST bool
+}
+
+func (w *lookbackWalker) reset(it storage.Iterator, wantST bool) {
+	w.c.reset(it, wantST)
+	w.has, w.isH, w.seq, w.emitted, w.emittedSeq = false, false, 0, nil, -1
+	w.reopen, w.wantST = nil, wantST
+}
+
+// at positions the walker on the newest sample in (ref-lookback, ref] and
+// reports whether there is one that is not a stale marker.
+func (w *lookbackWalker) at(ref, lookback int64) bool {
+	lo := ref - lookback
+	if !w.c.started || (w.c.typ != storage.ValNone && w.c.t <= lo) {
+		w.position(ref, lo, lookback) // everything up to lo is out of reach
+	}
+	for w.c.typ != storage.ValNone && w.c.t <= ref {
+		w.consume()
+		w.c.next()
+	}
+	if !w.has || w.t <= lo {
+		return false
+	}
+	if w.isH {
+		return !value.IsStaleNaN(w.h.Sum)
+	}
+	return !value.IsStaleNaN(w.f)
+}
+
+// position moves the cursor to where the walk to ref starts. Iterators only
+// move forward, so reading the whole lookback window is the safe way; with
+// regular samples, the newest one at or before ref is usually within a
+// sixteenth of the lookback, and a seek there spares reading the rest.
+func (w *lookbackWalker) position(ref, lo, lookback int64) {
+	w.has = false
+	if probe := ref - lookback/16; w.reopen != nil && probe > lo+1 {
+		w.c.seek(probe)
+		if w.c.typ != storage.ValNone && w.c.t <= ref {
+			return
+		}
+		w.c.reset(w.reopen(), w.wantST) // none there: start over
+	}
+	w.c.seek(lo + 1)
+}
+
+func (w *lookbackWalker) consume() {
+	it := w.c.it
+	if w.c.typ == storage.ValFloat {
+		w.t, w.f = w.c.t, w.c.v
+		w.isH = false
+	} else {
+		w.t, w.h = it.AtFloatHistogram(reusable(w.h))
+		w.isH = true
+	}
+	w.st = w.c.atST()
+	w.has = true
+	w.seq++
+}
+
+// stableH returns the current histogram in a copy that outlives the walk;
+// consecutive steps picking the same sample share it.
+func (w *lookbackWalker) stableH() *histogram.FloatHistogram {
+	if w.emittedSeq != w.seq {
+		w.emitted, w.emittedSeq = w.h.Copy(), w.seq
+	}
+	return w.emitted
+}

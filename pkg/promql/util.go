@@ -1,0 +1,20 @@
+package promql
+
+import (
+	"errors"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/promql/parser/posrange"
+	"github.com/prometheus/prometheus/util/kahansum"
+)
+
+// histogramT shortens signatures that take native histograms.
+type histogramT = histogram.FloatHistogram
+
+// kahanInc adds inc to sum with Neumaier's compensation c.
+func kahanInc(inc, sum, c float64) (newSum, newC float64) { return kahansum.Inc(inc, sum, c) }
+
+// posrangeT shortens signatures that take positions for annotations.
+type posrangeT = posrange.PositionRange
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
