@@ -461,3 +461,21 @@ func TestEmbeddedDefaultConfigLoads(t *testing.T) {
 		t.Error("embedded default differs from provisioning/graft.yml")
 	}
 }
+
+// The default config loads the rule files that `go run ./pkg/dashboards`
+// writes beside it.
+func TestDefaultConfigRuleFiles(t *testing.T) {
+	c, err := config.LoadFile(filepath.Join("..", "..", "provisioning", "graft.yml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Prometheus.RuleFiles) == 0 {
+		t.Fatal("the default config lists no rule files")
+	}
+	for _, pat := range c.Prometheus.RuleFiles {
+		files, err := filepath.Glob(pat)
+		if err != nil || len(files) == 0 {
+			t.Errorf("rule_files pattern %s matches nothing (%v)", pat, err)
+		}
+	}
+}
