@@ -32,7 +32,9 @@ type API struct {
 	Exemplars storage.ExemplarQueryable
 	Metadata  MetadataSource
 	Stats     StatsSource
-	Logger    *slog.Logger
+	// Admin enables the admin endpoints (nil: "admin APIs disabled").
+	Admin  *Admin
+	Logger *slog.Logger
 	// Now is the clock for default query times (nil: time.Now).
 	Now func() time.Time
 }
@@ -59,6 +61,7 @@ func (a *API) Handler() http.Handler {
 		mux.HandleFunc("GET /api/v1/alerts", a.alertsHandler)
 	}
 	mux.HandleFunc("GET /api/v1/status/tsdb", a.tsdbStatus)
+	a.adminRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{typ: errorNotFound, err: errors.New("unknown API endpoint " + r.URL.Path)})
 	})

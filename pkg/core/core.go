@@ -51,7 +51,10 @@ type Options struct {
 	// EnableRemoteWriteReceiver accepts POST /api/v1/write whatever the
 	// config says (graft.web.enable_remote_write_receiver also enables it).
 	EnableRemoteWriteReceiver bool
-	Logger                    *slog.Logger
+	// EnableAdminAPI serves /api/v1/admin/tsdb/snapshot, as Prometheus's
+	// --web.enable-admin-api; snapshots go to <DataDir>/snapshots.
+	EnableAdminAPI bool
+	Logger         *slog.Logger
 	// Registerer and Gatherer hold the core's own metrics (nil: a private registry).
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
@@ -133,6 +136,9 @@ func New(opts Options) (*Core, error) {
 	c.api = &api.API{
 		Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger,
 		Exemplars: c.store, Metadata: c.scraper, Stats: c.store,
+	}
+	if opts.EnableAdminAPI {
+		c.api.Admin = &api.Admin{Snapshots: c.store, Dir: filepath.Join(opts.DataDir, "snapshots")}
 	}
 	opts.Registerer.MustRegister(newStorageCollector(c.store))
 	c.Service = services.NewBasicService(c.starting, c.running, c.stopping)

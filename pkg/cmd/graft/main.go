@@ -32,6 +32,7 @@ type flags struct {
 	dataDir          string
 	enableLifecycle  bool
 	enableRWReceiver bool
+	enableAdminAPI   bool
 	logLevel         string
 	showVersion      bool
 }
@@ -45,6 +46,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.dataDir, "storage.tsdb.path", "data/", "Base path for metrics storage.")
 	fs.BoolVar(&f.enableLifecycle, "web.enable-lifecycle", false, "Enable reload via HTTP POST to /-/reload.")
 	fs.BoolVar(&f.enableRWReceiver, "web.enable-remote-write-receiver", false, "Accept remote-write requests on /api/v1/write.")
+	fs.BoolVar(&f.enableAdminAPI, "web.enable-admin-api", false, "Enable the admin endpoints (/api/v1/admin/tsdb/snapshot).")
 	fs.StringVar(&f.logLevel, "log.level", "info", "Only log messages with the given severity or above: debug, info, warn, error.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print version and exit.")
 	if err := fs.Parse(args); err != nil {
@@ -92,6 +94,7 @@ func run(args []string) error {
 		RequireListener:           true,
 		EnableLifecycle:           f.enableLifecycle,
 		EnableRemoteWriteReceiver: f.enableRWReceiver,
+		EnableAdminAPI:            f.enableAdminAPI,
 		Logger:                    logger,
 		Registerer:                reg,
 		Gatherer:                  reg,

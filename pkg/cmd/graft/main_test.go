@@ -8,19 +8,19 @@ import (
 func TestParseFlagsUsesPrometheusNames(t *testing.T) {
 	f, err := parseFlags([]string{
 		"--config.file=g.yml", "--web.listen-address=127.0.0.1:1", "--storage.tsdb.path=/d",
-		"--web.enable-lifecycle", "--log.level=debug",
+		"--web.enable-lifecycle", "--web.enable-admin-api", "--log.level=debug",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.configFile != "g.yml" || f.listenAddress != "127.0.0.1:1" || f.dataDir != "/d" || !f.enableLifecycle || f.logLevel != "debug" {
+	if f.configFile != "g.yml" || f.listenAddress != "127.0.0.1:1" || f.dataDir != "/d" || !f.enableLifecycle || !f.enableAdminAPI || f.logLevel != "debug" {
 		t.Fatalf("flags = %+v", f)
 	}
 	def, err := parseFlags(nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.configFile != "" || def.listenAddress != "" || def.dataDir != "data/" {
+	if def.configFile != "" || def.listenAddress != "" || def.dataDir != "data/" || def.enableAdminAPI {
 		t.Errorf("defaults = %+v", def)
 	}
 	if _, err := parseFlags([]string{"--no.such.flag"}, io.Discard); err == nil {
