@@ -108,7 +108,7 @@ func New(opts Options) (*Core, error) {
 		opts:    opts,
 		logger:  opts.Logger,
 		store:   store,
-		engine:  promql.NewEngine(promql.EngineOpts{}),
+		engine:  promql.NewEngine(promql.EngineOpts{Registerer: opts.Registerer}),
 		demo:    demo.New(uint64(time.Now().UnixNano()), nil),
 		cfg:     cfg,
 		metrics: newCoreMetrics(opts.Registerer),

@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/timestamp"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -66,6 +67,8 @@ type EngineOpts struct {
 	// ParserOptions, when set, replaces the default parser options (every
 	// experimental language feature enabled).
 	ParserOptions *parser.Options
+	// Registerer receives the engine's metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Engine evaluates PromQL queries against a storage.Queryable. It is safe for
@@ -80,6 +83,7 @@ type Engine struct {
 	noStepSubq  func(int64) int64
 	parser      parser.Parser
 	slots       chan struct{} // one token per running query
+	metrics     *metrics
 }
 
 // AllFeatures are the parser options Graft uses by default: the whole
@@ -126,6 +130,7 @@ func NewEngine(opts EngineOpts) *Engine {
 		noStepSubq:  opts.NoStepSubqueryInterval,
 		parser:      parser.NewParser(popts),
 		slots:       make(chan struct{}, opts.MaxConcurrent),
+		metrics:     newMetrics(opts.Registerer, opts.MaxConcurrent),
 	}
 }
 
@@ -325,7 +330,17 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 
 // Exec runs the query. It waits for a free slot when MaxConcurrent queries
 // are running; the wait counts against the query's timeout.
-func (q *Query) Exec(ctx context.Context) (*Result, error) {
+func (q *Query) Exec(ctx context.Context) (res *Result, err error) {
+	e := q.engine
+	e.metrics.running.Inc()
+	defer func(began time.Time) {
+		e.metrics.running.Dec()
+		e.metrics.observe(q.plan.interval == 0, began, res, err)
+	}(time.Now())
+	return q.exec(ctx)
+}
+
+func (q *Query) exec(ctx context.Context) (*Result, error) {
 	e := q.engine
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()

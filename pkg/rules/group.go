@@ -136,12 +136,14 @@ func (g *Group) firstEval(now time.Time) time.Time {
 // Eval evaluates every rule once at ts.
 func (g *Group) Eval(ctx context.Context, e *env, ts time.Time) {
 	start := time.Now()
+	// Both counters exist from the first evaluation on (failures at 0).
+	evaluations, failures := e.metrics.evaluations.WithLabelValues(g.Name), e.metrics.failures.WithLabelValues(g.Name)
 	for _, r := range g.Rules {
 		rstart := time.Now()
 		err := g.evalRule(ctx, e, r, ts)
-		e.metrics.evaluations.WithLabelValues(g.Name).Inc()
+		evaluations.Inc()
 		if err != nil {
-			e.metrics.failures.WithLabelValues(g.Name).Inc()
+			failures.Inc()
 			e.logger.Warn("Rule evaluation failed", "group", g.Name, "rule", r.Name, "err", err)
 		}
 		r.mtx.Lock()

@@ -51,8 +51,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 func (m *metrics) observe(job string, st appendStats, dur time.Duration, err error) {
 	m.scrapes.WithLabelValues(job).Inc()
+	// The failure counter exists from the first scrape on, at 0 while
+	// every scrape succeeds, so that ratios and increase() see it.
+	failures := m.failures.WithLabelValues(job)
 	if err != nil {
-		m.failures.WithLabelValues(job).Inc()
+		failures.Inc()
 	}
 	m.samples.WithLabelValues(job).Add(float64(st.postRelabel - st.outOfOrder - st.duplicate - st.outOfBounds))
 	m.duration.WithLabelValues(job).Observe(dur.Seconds())

@@ -21,6 +21,13 @@ import (
 func startServer(t *testing.T, config string, extra ...string) (addr string, cmd *exec.Cmd, logs *syncBuffer) {
 	t.Helper()
 	addr = freePort(t)
+	cmd, logs = startServerAt(t, addr, config, extra...)
+	return addr, cmd, logs
+}
+
+// startServerAt is startServer on a given address.
+func startServerAt(t *testing.T, addr, config string, extra ...string) (cmd *exec.Cmd, logs *syncBuffer) {
+	t.Helper()
 	args := append([]string{
 		"--config.file=" + config,
 		"--web.listen-address=" + addr,
@@ -46,7 +53,7 @@ func startServer(t *testing.T, config string, extra ...string) (addr string, cmd
 		}
 	})
 	waitHTTP(t, "http://"+addr+"/-/ready", 20*time.Second)
-	return addr, cmd, logs
+	return cmd, logs
 }
 
 // syncBuffer collects a child's output while the test reads it.
