@@ -194,6 +194,16 @@ func (c *compatRun) metaChecks() []compatMetaCheck {
 			params(append(late, "match[]", `{__name__=~"compat_temp.*"}`)...)},
 		{"label values of path", "/api/v1/label/path/values", nil},
 		{"label values of a label nobody has", "/api/v1/label/nonexistent/values", nil},
+		{"series nothing matches", "/api/v1/series", params("match[]", `{__name__="compat_nonexistent"}`)},
+		// Bad requests: the error types must agree.
+		{"series without match[]", "/api/v1/series", nil},
+		{"label values with a bad matcher", "/api/v1/label/job/values", params("match[]", `{job=}`)},
+		{"query without an expression", "/api/v1/query", nil},
+		{"query at a bad time", "/api/v1/query", params("query", "compat_up", "time", "yesterday")},
+		{"query_range with a zero step", "/api/v1/query_range", params("query", "compat_up", "start", "0", "end", "60", "step", "0")},
+		{"query_range ending before its start", "/api/v1/query_range", params("query", "compat_up", "start", "60", "end", "0", "step", "1")},
+		{"query_range of too many points", "/api/v1/query_range", params("query", "compat_up", "start", "0", "end", "20000", "step", "1")},
+		{"query_range without a step", "/api/v1/query_range", params("query", "compat_up", "start", "0", "end", "60")},
 	}
 }
 
