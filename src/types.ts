@@ -9,7 +9,7 @@ export type GraftQuery = PromQuery;
 
 /**
  * Per-instance settings stored in jsonData (sent to the browser): the Prometheus
- * datasource's settings. Graft's backend reads timeInterval, queryTimeout and
+ * datasource's settings. Graft's backend reads timeInterval, queryTimeout, maxSourceResolution and
  * exemplarTraceIdDestinations; the others tune the query editor. Settings for a
  * Prometheus server Graft does not have (URL, auth, custom query parameters,
  * incremental querying) are neither shown nor honoured.

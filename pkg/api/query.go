@@ -17,9 +17,16 @@ type queryParams struct {
 	limit    int    // series returned at most; 0: all
 	stats    string // "" (none), "all", or anything else (summary)
 	lookback time.Duration
+	maxRes   time.Duration // max_source_resolution; 0: raw samples
 }
 
-func readQueryParams(r *http.Request) (queryParams, error) {
+func (p queryParams) opts() promql.QueryOpts {
+	return promql.QueryOpts{LookbackDelta: p.lookback, MaxResolution: p.maxRes}
+}
+
+// readQueryParams reads the shared parameters; step is the range query's
+// (0 for an instant query), for max_source_resolution=auto.
+func readQueryParams(r *http.Request, step time.Duration) (queryParams, error) {
 	p := queryParams{query: r.FormValue("query"), stats: r.FormValue("stats")}
 	if v := r.FormValue("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -35,7 +42,33 @@ func readQueryParams(r *http.Request) (queryParams, error) {
 		}
 		p.lookback = d
 	}
+	res, err := maxSourceResolution(r.FormValue("max_source_resolution"), step)
+	if err != nil {
+		return p, fmt.Errorf(`invalid parameter "max_source_resolution": %w`, err)
+	}
+	p.maxRes = res
 	return p, nil
+}
+
+// maxSourceResolution reads Thanos's parameter: raw (or 0s, or absent) for
+// raw samples only, a duration, or auto: a fifth of the step, so that at
+// least five points fall in a step (raw for an instant query, as Thanos's
+// default for them).
+func maxSourceResolution(v string, step time.Duration) (time.Duration, error) {
+	switch v {
+	case "", "raw":
+		return 0, nil
+	case "auto":
+		return step / 5, nil
+	}
+	d, err := parseDuration(v)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, errors.New("negative resolutions are not accepted")
+	}
+	return d, nil
 }
 
 func (a *API) query(w http.ResponseWriter, r *http.Request) {
@@ -44,13 +77,13 @@ func (a *API) query(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badData(err))
 		return
 	}
-	p, err := readQueryParams(r)
+	p, err := readQueryParams(r, 0)
 	if err != nil {
 		writeError(w, badData(err))
 		return
 	}
 	a.runQuery(w, r, p, func() (*promql.Query, error) {
-		return a.Engine.NewInstantQuery(a.Storage, p.query, ts, promql.QueryOpts{LookbackDelta: p.lookback})
+		return a.Engine.NewInstantQuery(a.Storage, p.query, ts, p.opts())
 	})
 }
 
@@ -60,7 +93,7 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badData(err))
 		return
 	}
-	p, err := readQueryParams(r)
+	p, err := readQueryParams(r, step)
 	if err != nil {
 		writeError(w, badData(err))
 		return
@@ -69,7 +102,7 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request) {
 		if err := promql.ValidateRange(start, end, step); err != nil {
 			return nil, err
 		}
-		return a.Engine.NewRangeQuery(a.Storage, p.query, start, end, step, promql.QueryOpts{LookbackDelta: p.lookback})
+		return a.Engine.NewRangeQuery(a.Storage, p.query, start, end, step, p.opts())
 	})
 }
 

@@ -44,16 +44,20 @@ type Settings struct {
 	TimeInterval string `json:"timeInterval"`
 	// QueryTimeout bounds each query ("" means the engine's default).
 	QueryTimeout string `json:"queryTimeout"`
+	// MaxSourceResolution is the coarsest downsampled data panels read:
+	// auto (the default: a fifth of the step), raw, or a duration.
+	MaxSourceResolution string `json:"maxSourceResolution"`
 }
 
 // Datasource is one Grafana datasource: a query-side view onto the core.
 // Disposing it never stops the core.
 type Datasource struct {
-	core      Core
-	startErr  error
-	settings  Settings
-	timeout   time.Duration
-	resources backend.CallResourceHandler
+	core       Core
+	startErr   error
+	settings   Settings
+	timeout    time.Duration
+	resolution resolutionChoice
+	resources  backend.CallResourceHandler
 }
 
 var (
@@ -85,7 +89,11 @@ func newDatasource(c Core, startErr error, s backend.DataSourceInstanceSettings)
 	if _, err := gtime.ParseIntervalStringToTimeDuration(settings.TimeInterval); err != nil {
 		return nil, fmt.Errorf("invalid scrape interval %q: %w", settings.TimeInterval, err)
 	}
-	ds := &Datasource{core: c, startErr: startErr, settings: settings}
+	res, err := parseResolutionChoice(settings.MaxSourceResolution)
+	if err != nil {
+		return nil, err
+	}
+	ds := &Datasource{core: c, startErr: startErr, settings: settings, resolution: res}
 	if settings.QueryTimeout != "" {
 		d, err := gtime.ParseDuration(settings.QueryTimeout)
 		if err != nil {

@@ -31,6 +31,9 @@ type queryModel struct {
 	UtcOffsetSec   int64  `json:"utcOffsetSec"`
 	// AdhocFilters are the dashboard's ad-hoc filters, added to every selector.
 	AdhocFilters []adhocFilter `json:"adhocFilters"`
+	// MaxSourceResolution overrides the datasource's setting: auto, raw,
+	// or a duration such as 5m.
+	MaxSourceResolution string `json:"maxSourceResolution"`
 }
 
 // query is a panel query ready to run: variables interpolated, step chosen,
@@ -45,6 +48,8 @@ type query struct {
 	exemplar     bool
 	start, end   time.Time
 	step         time.Duration
+	// maxSourceResolution is the query's own choice; "" for the datasource's.
+	maxSourceResolution string
 }
 
 // parseQuery turns a Grafana DataQuery into a query. scrapeInterval is the
@@ -83,5 +88,7 @@ func parseQuery(dq backend.DataQuery, scrapeInterval string) (*query, error) {
 		start:        alignTime(dq.TimeRange.From, step, m.UtcOffsetSec),
 		end:          alignTime(dq.TimeRange.To, step, m.UtcOffsetSec),
 		step:         step,
+
+		maxSourceResolution: m.MaxSourceResolution,
 	}, nil
 }

@@ -45,6 +45,10 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 	if err != nil {
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
 	}
+	res, err := d.resolutionFor(q)
+	if err != nil {
+		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, err.Error())
+	}
 	if d.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
@@ -54,22 +58,22 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 	var frames data.Frames
 	var notices []data.Notice
 	if q.rangeQuery {
-		res, err := d.core.Engine().Range(ctx, d.core.Queryable(), q.expr, q.start, q.end, q.step)
+		r, err := d.execRange(ctx, q, promql.QueryOpts{MaxResolution: res.forQuery(q.step, true)})
 		if err != nil {
 			return engineError(err)
 		}
-		frames = append(frames, toFrames(q, res.Value, "range")...)
-		notices = append(notices, annotationNotices(res, q.expr)...)
-		res.Close() // frames hold copies
+		frames = append(frames, toFrames(q, r.Value, "range")...)
+		notices = append(notices, annotationNotices(r, q.expr)...)
+		r.Close() // frames hold copies
 	}
 	if q.instant {
-		res, err := d.core.Engine().Instant(ctx, d.core.Queryable(), q.expr, q.end)
+		r, err := d.execInstant(ctx, q, promql.QueryOpts{MaxResolution: res.forQuery(q.step, false)})
 		if err != nil {
 			return engineError(err)
 		}
-		frames = append(frames, toFrames(q, res.Value, "instant")...)
-		notices = append(notices, annotationNotices(res, q.expr)...)
-		res.Close()
+		frames = append(frames, toFrames(q, r.Value, "instant")...)
+		notices = append(notices, annotationNotices(r, q.expr)...)
+		r.Close()
 	}
 	frames = finishFrames(q, frames, notices)
 	if q.exemplar {
@@ -82,6 +86,27 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 		}
 	}
 	return backend.DataResponse{Frames: frames}
+}
+
+// execRange runs q as a range query, with the API's checks on its grid.
+func (d *Datasource) execRange(ctx context.Context, q *query, opts promql.QueryOpts) (*promql.Result, error) {
+	if err := promql.ValidateRange(q.start, q.end, q.step); err != nil {
+		return nil, err
+	}
+	qry, err := d.core.Engine().NewRangeQuery(d.core.Queryable(), q.expr, q.start, q.end, q.step, opts)
+	if err != nil {
+		return nil, err
+	}
+	return qry.Exec(ctx)
+}
+
+// execInstant runs q as an instant query at its end.
+func (d *Datasource) execInstant(ctx context.Context, q *query, opts promql.QueryOpts) (*promql.Result, error) {
+	qry, err := d.core.Engine().NewInstantQuery(d.core.Queryable(), q.expr, q.end, opts)
+	if err != nil {
+		return nil, err
+	}
+	return qry.Exec(ctx)
 }
 
 // engineError maps the engine's error types to Grafana's statuses; errors in

@@ -16,8 +16,11 @@ const desLanes = 4
 // groups of desLanes. The window is filled through the last step of a
 // group; each step reads its own part of it.
 func (ev *evaluator) slideDES(win *window, cur *cursor, src *rangeSource, step *rangeStep, params []scalarValue, _ rangeKernel, res *Series, a *pointArena) error {
-	peak := 0
-	defer func() { ev.budget.release(peak) }()
+	peak, read := 0, 0
+	defer func() {
+		ev.budget.release(peak)
+		ev.budget.countRead(read)
+	}()
 	var (
 		lanes [desLanes]desLane
 		out   [desLanes]float64
@@ -39,7 +42,9 @@ func (ev *evaluator) slideDES(win *window, cur *cursor, src *rangeSource, step *
 			l := &lanes[j]
 			*l = desLane{k: k, sf: params[0][k], tf: params[1][k]}
 			l.floats = windowPart(win.floats, ref-src.rangeMs, ref)
-			l.hasHists = len(windowPartH(win.hists, ref-src.rangeMs, ref)) > 0
+			hists := windowPartH(win.hists, ref-src.rangeMs, ref)
+			l.hasHists = len(hists) > 0
+			read += len(l.floats) + histsWeight(hists)
 			if l.simple() {
 				fast++
 			}
@@ -88,6 +93,15 @@ type desLane struct {
 // no errors, no annotations, an output.
 func (l *desLane) simple() bool {
 	return l.sf > 0 && l.sf < 1 && l.tf > 0 && l.tf < 1 && len(l.floats) >= 2 && !l.hasHists
+}
+
+// histsWeight is the stats and MaxSamples weight of histogram points.
+func histsWeight(hs []HPoint) int {
+	n := 0
+	for _, p := range hs {
+		n += p.size()
+	}
+	return n
 }
 
 // windowPart returns the points of w in (mint, maxt].

@@ -138,6 +138,11 @@ func NewEngine(opts EngineOpts) *Engine {
 type QueryOpts struct {
 	// LookbackDelta overrides the engine's lookback delta when positive.
 	LookbackDelta time.Duration
+	// MaxResolution is the coarsest resolution of downsampled data the
+	// query may read (Thanos's max_source_resolution); 0 reads raw
+	// samples only. Each selector reads downsampled data only where its
+	// function gives a close answer from it (downsample.go).
+	MaxResolution time.Duration
 }
 
 // Result is the outcome of a successful query.
@@ -321,7 +326,7 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 	if opts.LookbackDelta > 0 {
 		lookback = opts.LookbackDelta
 	}
-	p, err := newPlan(expr, qr, lookback, e.noStepSubq)
+	p, err := newPlan(expr, qr, planOpts{lookback: lookback, maxRes: max(opts.MaxResolution.Milliseconds(), 0), noStepSubq: e.noStepSubq})
 	if err != nil {
 		return nil, &Error{Type: ErrBadData, Err: err}
 	}

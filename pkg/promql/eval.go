@@ -311,11 +311,14 @@ func (ev *evaluator) constScalar(v float64) scalarValue {
 // step once, at the first step, and repeats it over the grid.
 func (ev *evaluator) evalStepInvariant(e *parser.StepInvariantExpr) (any, error) {
 	one := ev.child(ev.start, ev.start, ev.interval)
+	read := ev.budget.readSoFar()
 	val, err := one.eval(e.Expr)
 	ev.adopt(one)
 	if err != nil || ev.steps == 1 {
 		return val, err
 	}
+	// Prometheus's stats count what the expression read at every step.
+	ev.budget.countRead(int(ev.budget.readSoFar()-read) * (ev.steps - 1))
 	switch v := val.(type) {
 	case scalarValue:
 		return ev.constScalar(v[0]), nil
@@ -404,6 +407,13 @@ func (b *sampleBudget) release(n int) { b.cur.Add(int64(-n)) }
 func (b *sampleBudget) settle(mark int64, out int) error {
 	b.cur.Store(mark)
 	return b.add(out)
+}
+
+// readSoFar is the number of samples recorded by countRead.
+func (b *sampleBudget) readSoFar() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.read
 }
 
 // countRead records samples read from storage.

@@ -19,6 +19,9 @@ type plan struct {
 	end      int64 // ms
 	interval int64 // ms; 0 for an instant query
 	lookback int64 // ms
+	// maxRes is the coarsest downsampled resolution (ms) the query
+	// accepts; 0 reads raw samples only.
+	maxRes int64
 	// noStepSubq gives the step of subqueries written without one.
 	noStepSubq func(rangeMillis int64) int64
 
@@ -34,16 +37,24 @@ type plan struct {
 	statsOnly map[*parser.VectorSelector]bool
 }
 
+// planOpts are the query's settings that shape its plan.
+type planOpts struct {
+	lookback   time.Duration
+	maxRes     int64 // ms; 0: raw samples only
+	noStepSubq func(rangeMillis int64) int64
+}
+
 // newPlan rewrites expr for evaluation over qr, the way Prometheus's
 // PreprocessExpr does (so that positions in annotations match), then plans
 // its storage reads.
-func newPlan(expr parser.Expr, qr queryRange, lookback time.Duration, noStepSubq func(int64) int64) (*plan, error) {
+func newPlan(expr parser.Expr, qr queryRange, opts planOpts) (*plan, error) {
 	p := &plan{
 		start:      qr.start,
 		end:        qr.end,
 		interval:   qr.interval,
-		lookback:   lookback.Milliseconds(),
-		noStepSubq: noStepSubq,
+		lookback:   opts.lookback.Milliseconds(),
+		maxRes:     opts.maxRes,
+		noStepSubq: opts.noStepSubq,
 		selections: map[*parser.VectorSelector]*selection{},
 	}
 	expr = foldQueryConstants(expr, qr)
@@ -382,6 +393,12 @@ func (p *plan) widen(start, end int64) {
 func (p *plan) register(byKey map[string]*selection, vs *parser.VectorSelector, path []parser.Node, rangeMs, start, end int64) {
 	key := matchersKey(vs.LabelMatchers)
 	fn := enclosingFunc(path)
+	res := p.selectorResolution(vs, fn, rangeMs)
+	if res > 0 {
+		// Downsampled reads return the aggregate fn needs: they are
+		// shared only by selectors that need the same.
+		key += fmt.Sprintf("\x00%s\x00%d", fn, res)
+	}
 	step := p.interval
 	if s := p.lastSubqueryStep(path); s > 0 {
 		step = s
@@ -392,7 +409,7 @@ func (p *plan) register(byKey map[string]*selection, vs *parser.VectorSelector, 
 			matchers: vs.LabelMatchers,
 			// Results come out in label order regardless; like Prometheus,
 			// the engine reads series in whatever order storage has them.
-			hints: storage.SelectHints{Start: start, End: end, Step: step, Range: rangeMs, Func: fn, Unsorted: true},
+			hints: storage.SelectHints{Start: start, End: end, Step: step, Range: rangeMs, Func: fn, MaxResolution: res, Unsorted: true},
 		}
 		byKey[key] = sel
 	} else {
@@ -417,7 +434,9 @@ func matchersKey(ms []*labels.Matcher) string {
 }
 
 // enclosingFunc names the function or aggregation a selector feeds, for the
-// storage's hints (binary operators hide it).
+// storage's hints. Binary operators hide it, and so do subqueries: a
+// function above one reads the subquery's points, not the selector's
+// samples (sum_over_time(x[1h:1m]) must not read x's window sums).
 func enclosingFunc(path []parser.Node) string {
 	for i := len(path) - 1; i >= 0; i-- {
 		switch n := path[i].(type) {
@@ -425,7 +444,7 @@ func enclosingFunc(path []parser.Node) string {
 			return n.Op.String()
 		case *parser.Call:
 			return n.Func.Name
-		case *parser.BinaryExpr:
+		case *parser.BinaryExpr, *parser.SubqueryExpr:
 			return ""
 		}
 	}

@@ -122,7 +122,11 @@ func (ev *evaluator) rangeSourceOf(arg parser.Expr) (*rangeSource, error) {
 			statsOnly: ev.plan.statsOnly[vs],
 		}, nil
 	case *parser.SubqueryExpr:
+		// Like Prometheus's stats, a function over a subquery counts the
+		// points in its windows, not what the subquery read.
+		read := ev.budget.readSoFar()
 		m, err := ev.evalSubquery(a)
+		ev.budget.countRead(-int(ev.budget.readSoFar() - read))
 		if err != nil {
 			return nil, err
 		}
@@ -230,8 +234,11 @@ func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *ran
 	// The window is charged to the budget by its peak, once per series:
 	// per-step updates of the shared budget would make parallel workers
 	// contend.
-	peak := 0
-	defer func() { ev.budget.release(peak) }()
+	peak, read := 0, 0
+	defer func() {
+		ev.budget.release(peak)
+		ev.budget.countRead(read)
+	}()
 	for k := range ev.steps {
 		ts := ev.ts(k)
 		ref := ts
@@ -259,6 +266,8 @@ func (ev *evaluator) slide(win *window, cur *cursor, src *rangeSource, step *ran
 		if win.empty() {
 			continue
 		}
+		// Like Prometheus's stats: every step counts its whole window.
+		read += win.size()
 		for j, p := range params {
 			step.params[j] = p[k]
 		}
