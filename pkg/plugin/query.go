@@ -54,7 +54,7 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 	var frames data.Frames
 	var notices []data.Notice
 	if q.rangeQuery {
-		res, err := d.core.Engine().Range(ctx, d.core.Queryable(), q.expr, q.start, q.end, q.step)
+		res, err := d.evalRange(ctx, q)
 		if err != nil {
 			return engineError(err)
 		}
