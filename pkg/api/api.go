@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -33,10 +34,18 @@ type API struct {
 	Metadata  MetadataSource
 	Stats     StatsSource
 	// Admin enables the admin endpoints (nil: "admin APIs disabled").
-	Admin  *Admin
+	Admin *Admin
+	// Ranges answers query_range, a results cache say (nil: the engine
+	// over Storage).
+	Ranges RangeQuerier
 	Logger *slog.Logger
 	// Now is the clock for default query times (nil: time.Now).
 	Now func() time.Time
+}
+
+// RangeQuerier evaluates range queries as Engine.NewRangeQuery does.
+type RangeQuerier interface {
+	Range(ctx context.Context, query string, start, end time.Time, step time.Duration, opts promql.QueryOpts) (*promql.Result, error)
 }
 
 // Handler returns the routes of /api/v1/.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/graftlabs/graft/pkg/promql"
+	"github.com/graftlabs/graft/pkg/storage"
 )
 
 // queryParams are the parameters /query and /query_range share.
@@ -98,29 +99,56 @@ func (a *API) queryRange(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badData(err))
 		return
 	}
-	a.runQuery(w, r, p, func() (*promql.Query, error) {
-		if err := promql.ValidateRange(start, end, step); err != nil {
-			return nil, err
-		}
-		return a.Engine.NewRangeQuery(a.Storage, p.query, start, end, step, p.opts())
+	a.runResult(w, r, p, func(ctx context.Context) (*promql.Result, error) {
+		return a.ranges().Range(ctx, p.query, start, end, step, p.opts())
 	})
 }
 
-// runQuery applies the timeout parameter, runs the query and writes its
-// result, with stats when asked and the series limit applied.
+// ranges is what answers range queries: Ranges, or the engine.
+func (a *API) ranges() RangeQuerier {
+	if a.Ranges != nil {
+		return a.Ranges
+	}
+	return engineRanges{engine: a.Engine, storage: a.Storage}
+}
+
+type engineRanges struct {
+	engine  *promql.Engine
+	storage storage.Queryable
+}
+
+func (e engineRanges) Range(ctx context.Context, query string, start, end time.Time, step time.Duration, opts promql.QueryOpts) (*promql.Result, error) {
+	if err := promql.ValidateRange(start, end, step); err != nil {
+		return nil, err
+	}
+	qry, err := e.engine.NewRangeQuery(e.storage, query, start, end, step, opts)
+	if err != nil {
+		return nil, err
+	}
+	return qry.Exec(ctx)
+}
+
+// runQuery prepares and runs a query of the engine: see runResult.
 func (a *API) runQuery(w http.ResponseWriter, r *http.Request, p queryParams, prepare func() (*promql.Query, error)) {
+	a.runResult(w, r, p, func(ctx context.Context) (*promql.Result, error) {
+		qry, err := prepare()
+		if err != nil {
+			return nil, err
+		}
+		return qry.Exec(ctx)
+	})
+}
+
+// runResult applies the timeout parameter, runs the query and writes its
+// result, with stats when asked and the series limit applied.
+func (a *API) runResult(w http.ResponseWriter, r *http.Request, p queryParams, run func(context.Context) (*promql.Result, error)) {
 	ctx, cancel, err := withTimeoutParam(r)
 	if err != nil {
 		writeError(w, badData(err))
 		return
 	}
 	defer cancel()
-	qry, err := prepare()
-	if err != nil {
-		writeError(w, fromEngine(err))
-		return
-	}
-	res, err := qry.Exec(ctx)
+	res, err := run(ctx)
 	if err != nil {
 		writeError(w, fromEngine(err))
 		return

@@ -29,6 +29,7 @@ type GraftSection struct {
 	Cluster ClusterConfig `yaml:"cluster"`
 	// RemoteWrite bounds the queues of the remote_write endpoints.
 	RemoteWrite RemoteWriteConfig `yaml:"remote_write"`
+	QueryCache  QueryCacheConfig  `yaml:"query_cache"`
 }
 
 // WebConfig configures the HTTP listener of the core (Prometheus API,
@@ -156,6 +157,7 @@ func Load(b []byte, dir string, logger *slog.Logger) (*Config, error) {
 	cfg.Graft.Storage.Retention = DefaultRetention
 	cfg.Graft.Cluster = defaultClusterConfig()
 	cfg.Graft.RemoteWrite = defaultRemoteWriteConfig()
+	cfg.Graft.QueryCache = defaultQueryCacheConfig()
 	if len(graftPart) > 0 {
 		// Strict like Prometheus's own sections: a misspelt key is an error,
 		// not a silently ignored setting.
@@ -208,6 +210,9 @@ func (g GraftSection) validate() error {
 			g.Storage.Downsample1hAfter, g.Storage.Downsample5mAfter)
 	}
 	if err := g.RemoteWrite.validate(); err != nil {
+		return err
+	}
+	if err := g.QueryCache.validate(); err != nil {
 		return err
 	}
 	return g.Cluster.validate()

@@ -23,6 +23,7 @@ import (
 	"github.com/graftlabs/graft/pkg/config"
 	"github.com/graftlabs/graft/pkg/demo"
 	"github.com/graftlabs/graft/pkg/promql"
+	"github.com/graftlabs/graft/pkg/querycache"
 	"github.com/graftlabs/graft/pkg/remote"
 	"github.com/graftlabs/graft/pkg/rules"
 	"github.com/graftlabs/graft/pkg/scrape"
@@ -75,6 +76,7 @@ type Core struct {
 	receiver *remote.Receiver
 	remote   *remote.Writer // remote write out; idle without remote_write
 	engine   *promql.Engine
+	cache    *querycache.Cache // range queries of the API and the plugin
 	api      *api.API
 	demo     *demo.Target
 	web      *webServer
@@ -133,9 +135,10 @@ func New(opts Options) (*Core, error) {
 		Query: c.ruleQuery, Store: appendable, Notifier: c.notifier,
 		Logger: opts.Logger.With("component", "rules"), Registerer: opts.Registerer,
 	})
+	c.cache = c.newQueryCache(cfg)
 	c.api = &api.API{
 		Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger,
-		Exemplars: c.store, Metadata: c.scraper, Stats: c.store,
+		Exemplars: c.store, Metadata: c.scraper, Stats: c.store, Ranges: c.cache,
 	}
 	if opts.EnableAdminAPI {
 		c.api.Admin = &api.Admin{Snapshots: c.store, Dir: filepath.Join(opts.DataDir, "snapshots")}

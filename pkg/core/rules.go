@@ -51,6 +51,7 @@ func (c *Core) components() []component {
 			return c.rules.Update(cfg.Prometheus.RuleFiles, time.Duration(g.EvaluationInterval), g.ExternalLabels)
 		}},
 		{"scrape", func(cfg *config.Config) error { return c.scraper.ApplyConfig(cfg.ScrapeConfigs) }},
+		{"query_cache", func(cfg *config.Config) error { c.cache.ApplyConfig(queryCacheConfig(cfg)); return nil }},
 		{"remote_write", func(cfg *config.Config) error { return c.remote.ApplyConfig(remote.FromConfig(cfg)) }},
 	}
 }

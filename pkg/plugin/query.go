@@ -58,7 +58,7 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 	var frames data.Frames
 	var notices []data.Notice
 	if q.rangeQuery {
-		r, err := d.execRange(ctx, q, promql.QueryOpts{MaxResolution: res.forQuery(q.step, true)})
+		r, err := d.evalRange(ctx, q, promql.QueryOpts{MaxResolution: res.forQuery(q.step, true)})
 		if err != nil {
 			return engineError(err)
 		}

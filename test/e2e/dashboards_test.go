@@ -21,8 +21,6 @@ var absentByDesign = map[string]string{
 	"ALERTS": "no alert fires while the test runs: the alert panels are empty",
 	"graft_remote_storage_highest_timestamp_in_seconds":         "no remote_write endpoint is configured",
 	"graft_remote_storage_queue_highest_sent_timestamp_seconds": "no remote_write endpoint is configured",
-	"graft_querycache_requests_total":                           "the query cache is not built yet",
-	"graft_querycache_hits_total":                               "the query cache is not built yet",
 }
 
 // TestGeneratedDashboardsQueryRealSeries starts the standalone server on a

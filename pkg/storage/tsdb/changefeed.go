@@ -2,6 +2,7 @@ package tsdb
 
 import (
 	"math"
+	"sort"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -144,11 +145,14 @@ func (f *changeFeed) since(gen uint64) Changes {
 	if f.full {
 		first = f.next
 	}
-	for i := range n {
-		c := f.ring[(first+i)%len(f.ring)]
-		if c.Generation > gen {
-			out.Changes = append(out.Changes, c)
-		}
+	// Records are in generation order from first: a results cache asks on
+	// every query, so skip the old ones by bisection instead of a scan
+	// under the lock commits take.
+	at := func(i int) Change { return f.ring[(first+i)%n] }
+	from := sort.Search(n, func(i int) bool { return at(i).Generation > gen })
+	out.Changes = make([]Change, 0, n-from)
+	for i := from; i < n; i++ {
+		out.Changes = append(out.Changes, at(i))
 	}
 	return out
 }

@@ -379,3 +379,21 @@ func TestChangeFeedRingReportsGaps(t *testing.T) {
 		t.Fatalf("since 1 claims completeness after eviction: %+v", c)
 	}
 }
+
+func TestChangeFeedSinceAcrossWrap(t *testing.T) {
+	f := newChangeFeed(4, 0)
+	for i := range 10 {
+		f.deleted(int64(i), int64(i))
+	}
+	for gen := uint64(6); gen <= 10; gen++ {
+		c := f.since(gen)
+		if !c.Complete || len(c.Changes) != int(10-gen) {
+			t.Fatalf("since %d: %+v", gen, c)
+		}
+		for i, ch := range c.Changes {
+			if ch.Generation != gen+1+uint64(i) {
+				t.Fatalf("since %d: change %d is generation %d", gen, i, ch.Generation)
+			}
+		}
+	}
+}
