@@ -58,12 +58,7 @@ func (ev *evaluator) setOperation(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 	lv, rv := newStepView(lhs), newStepView(rhs)
 	out := newOutputSet(ev.steps, ev.arena)
 	present := make([]int, sides.n) // step+1 at which a signature was last seen
-	type elem struct {
-		i int
-		f float64
-		h *histogramT
-	}
-	var le, re []elem
+	var le, re []joinElem
 	for k := range ev.steps {
 		if k%256 == 0 {
 			if err := ev.checkCtx(); err != nil {
@@ -71,18 +66,8 @@ func (ev *evaluator) setOperation(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 			}
 		}
 		ts := ev.ts(k)
-		le, re = le[:0], re[:0]
-		for i := range lhs {
-			if f, h, ok := lv.at(i, ts); ok {
-				le = append(le, elem{i, f, h})
-			}
-		}
-		for i := range rhs {
-			if f, h, ok := rv.at(i, ts); ok {
-				re = append(re, elem{i, f, h})
-			}
-		}
-		emit := func(s *Series, x elem) error {
+		le, re = lv.present(le[:0], ts), rv.present(re[:0], ts)
+		emit := func(s *Series, x joinElem) error {
 			return out.addSample(s.Metric, s.dropName, k, ts, x.f, x.h)
 		}
 		stamp := k + 1
@@ -92,36 +77,36 @@ func (ev *evaluator) setOperation(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 				continue
 			}
 			for _, x := range re {
-				present[sides.rhs[x.i]] = stamp
+				present[sides.rhs[x.idx]] = stamp
 			}
 			for _, x := range le {
-				if present[sides.lhs[x.i]] == stamp {
-					if err := emit(&lhs[x.i], x); err != nil {
+				if present[sides.lhs[x.idx]] == stamp {
+					if err := emit(&lhs[x.idx], x); err != nil {
 						return nil, err
 					}
 				}
 			}
 		case parser.LOR:
 			for _, x := range le {
-				present[sides.lhs[x.i]] = stamp
-				if err := emit(&lhs[x.i], x); err != nil {
+				present[sides.lhs[x.idx]] = stamp
+				if err := emit(&lhs[x.idx], x); err != nil {
 					return nil, err
 				}
 			}
 			for _, x := range re {
-				if present[sides.rhs[x.i]] != stamp {
-					if err := emit(&rhs[x.i], x); err != nil {
+				if present[sides.rhs[x.idx]] != stamp {
+					if err := emit(&rhs[x.idx], x); err != nil {
 						return nil, err
 					}
 				}
 			}
 		case parser.LUNLESS:
 			for _, x := range re {
-				present[sides.rhs[x.i]] = stamp
+				present[sides.rhs[x.idx]] = stamp
 			}
 			for _, x := range le {
-				if present[sides.lhs[x.i]] != stamp {
-					if err := emit(&lhs[x.i], x); err != nil {
+				if present[sides.lhs[x.idx]] != stamp {
+					if err := emit(&lhs[x.idx], x); err != nil {
 						return nil, err
 					}
 				}
@@ -137,6 +122,16 @@ type joinElem struct {
 	idx int
 	f   float64
 	h   *histogramT
+}
+
+// present appends to dst the series of the view with a sample at ts.
+func (v *stepView) present(dst []joinElem, ts int64) []joinElem {
+	for i := range v.m {
+		if f, h, ok := v.at(i, ts); ok {
+			dst = append(dst, joinElem{i, f, h})
+		}
+	}
+	return dst
 }
 
 // vectorVector evaluates an arithmetic or comparison operator between two
@@ -167,17 +162,7 @@ func (ev *evaluator) vectorVector(e *parser.BinaryExpr, lhs, rhs Matrix) (Matrix
 			}
 		}
 		ts := ev.ts(k)
-		le, re = le[:0], re[:0]
-		for i := range lhs {
-			if f, h, ok := lv.at(i, ts); ok {
-				le = append(le, joinElem{i, f, h})
-			}
-		}
-		for i := range rhs {
-			if f, h, ok := rv.at(i, ts); ok {
-				re = append(re, joinElem{i, f, h})
-			}
-		}
+		le, re = lv.present(le[:0], ts), rv.present(re[:0], ts)
 		if err := j.step(k, ts, le, re); err != nil {
 			return nil, err
 		}

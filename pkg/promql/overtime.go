@@ -86,19 +86,23 @@ func (t *counterResetTracker) see(h *histogram.FloatHistogram) {
 
 func (t *counterResetTracker) collision() bool { return t.reset && t.notReset }
 
+// histogramAggAnnotations reports what aggregating a window of histograms
+// ran into: counter reset hints that disagree, custom buckets reconciled.
+func (s *rangeStep) histogramAggAnnotations(crt *counterResetTracker, reconciled bool) {
+	if crt.collision() {
+		s.annos.Add(annotations.NewHistogramCounterResetCollisionWarning(s.pos, annotations.HistogramAgg))
+	}
+	if reconciled {
+		s.annos.Add(annotations.NewMismatchedCustomBucketsHistogramsInfo(s.pos, annotations.HistogramAgg))
+	}
+}
+
 func avgHistograms(s *rangeStep) (*histogram.FloatHistogram, error) {
 	var (
 		crt        counterResetTracker
 		reconciled bool
 	)
-	defer func() {
-		if crt.collision() {
-			s.annos.Add(annotations.NewHistogramCounterResetCollisionWarning(s.pos, annotations.HistogramAgg))
-		}
-		if reconciled {
-			s.annos.Add(annotations.NewMismatchedCustomBucketsHistogramsInfo(s.pos, annotations.HistogramAgg))
-		}
-	}()
+	defer func() { s.histogramAggAnnotations(&crt, reconciled) }()
 	var (
 		sum         = s.hists[0].H.Copy()
 		mean, c     *histogram.FloatHistogram
@@ -187,14 +191,7 @@ func sumHistograms(s *rangeStep) (*histogram.FloatHistogram, error) {
 		crt        counterResetTracker
 		reconciled bool
 	)
-	defer func() {
-		if crt.collision() {
-			s.annos.Add(annotations.NewHistogramCounterResetCollisionWarning(s.pos, annotations.HistogramAgg))
-		}
-		if reconciled {
-			s.annos.Add(annotations.NewMismatchedCustomBucketsHistogramsInfo(s.pos, annotations.HistogramAgg))
-		}
-	}()
+	defer func() { s.histogramAggAnnotations(&crt, reconciled) }()
 	sum := s.hists[0].H.Copy()
 	crt.see(sum)
 	var c *histogram.FloatHistogram
