@@ -35,6 +35,9 @@ func (e Encoding) String() string {
 	case EncAggr:
 		return "aggregate"
 	}
+	if e.HasST() && e.Base() != EncNone {
+		return e.Base().String() + "+st"
+	}
 	return fmt.Sprintf("encoding(%d)", uint8(e))
 }
 
@@ -98,6 +101,10 @@ func (c RawChunk) NumSamples() int {
 	if c.view {
 		return int(c.n)
 	}
+	if c.Enc.HasST() {
+		values, _, _ := splitST(c.Data)
+		return floatCount(values)
+	}
 	return floatCount(c.Data)
 }
 
@@ -149,12 +156,15 @@ func NewIterator(enc Encoding, b []byte, it storage.Iterator) storage.Iterator {
 	case EncAggr:
 		return NewAggrIterator(b, AggrAvg, it)
 	}
+	if enc.HasST() {
+		return newSTIterator(enc, b, it)
+	}
 	return &errIterator{err: fmt.Errorf("unknown chunk encoding %d", enc)}
 }
 
 // Validate checks that enc is an encoding this package reads.
 func Validate(enc Encoding) error {
-	if enc < EncFloat || enc > EncAggr {
+	if base := enc.Base(); base < EncFloat || base > EncAggr || (enc.HasST() && base == EncAggr) {
 		return fmt.Errorf("unknown chunk encoding %d", enc)
 	}
 	return nil
