@@ -121,10 +121,11 @@ func chunkBoundary(t, blockRange int64) int64 {
 	return (q + 1) * blockRange
 }
 
-// append adds a sample in order; it reports false for one that is not
-// after the newest. Callers hold mtx.
-func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, blockRange int64) bool {
-	if t <= s.maxT.Load() {
+// append adds a sample in order, with its start timestamp st (0: unknown);
+// it reports false for one that is not after the newest. Callers hold mtx.
+func (s *memSeries) append(t, st int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, blockRange int64) bool {
+	prevT := s.maxT.Load()
+	if t <= prevT {
 		return false
 	}
 	kind := chunkenc.EncFloat
@@ -133,11 +134,11 @@ func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histo
 	} else if fh != nil {
 		kind = chunkenc.EncFloatHistogram
 	}
-	if s.open == nil || s.open.Encoding() != kind || s.open.NumSamples() >= samplesPerChunk ||
+	if s.open == nil || s.open.Encoding().Base() != kind || s.open.NumSamples() >= samplesPerChunk ||
 		t >= chunkBoundary(s.openMinT, blockRange) {
 		s.cut(kind, t)
 	}
-	switch c := s.open.(type) {
+	switch c := chunkenc.ValuesOf(s.open).(type) {
 	case *chunkenc.FloatChunk:
 		c.Append(t, v)
 	case *chunkenc.HistogramChunk:
@@ -149,6 +150,7 @@ func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histo
 			}
 		}
 	}
+	s.appendST(t, st, prevT)
 	s.maxT.Store(t)
 	if s.open.NumSamples() >= samplesPerChunk {
 		// Full: seal it now rather than at the next sample, so that its

@@ -535,8 +535,9 @@ func newMergedIterator(chunks []headChunk, aggr chunkenc.Aggr) *mergedIterator {
 	var it storage.Iterator
 	for _, c := range chunks {
 		it = chunkIterator(c.chunk, aggr, it)
+		st := stOf(it)
 		for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
-			p := pendingSample{}
+			p := pendingSample{st: atST(st)}
 			switch vt {
 			case storage.ValFloat:
 				p.t, p.v = it.At()
