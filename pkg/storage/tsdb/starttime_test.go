@@ -287,3 +287,46 @@ func TestStartTimestampColumnSize(t *testing.T) {
 		}
 	}
 }
+
+// Queries read start timestamps of the open chunk while appends go on.
+func TestStartTimestampsConcurrentReads(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	defer db.Close()
+	const rounds = 600
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		for r := range rounds {
+			ts := int64(r) * 15000
+			st, _ := stFor("delta", ts)
+			app := db.Appender(context.Background())
+			if _, err := app.(storage.StartTimestampAppender).AppendWithStartTimestamp(0, stLabels("delta"), st, ts, 1, nil, nil); err != nil {
+				errc <- err
+				return
+			}
+			if err := app.Commit(); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	for finished := false; !finished; {
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Fatal(err)
+			}
+			finished = true
+		default:
+		}
+		got := dumpST(t, db)["delta"]
+		for _, s := range got {
+			if want, _ := stFor("delta", s.t); s.st != want {
+				t.Fatalf("start timestamp %d at %d, want %d", s.st, s.t, want)
+			}
+		}
+		if finished && len(got) != rounds {
+			t.Fatalf("%d samples, want %d", len(got), rounds)
+		}
+	}
+}

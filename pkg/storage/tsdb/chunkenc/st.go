@@ -61,9 +61,9 @@ func stPredict(k int, t, prevT, prevST int64) int64 {
 	return 0
 }
 
-// STColumn codes a chunk's start timestamps as they are appended, in the
+// stColumn codes a chunk's start timestamps as they are appended, in the
 // general format.
-type STColumn struct {
+type stColumn struct {
 	w             bwriter
 	n             int
 	prevT, prevST int64
@@ -71,8 +71,8 @@ type STColumn struct {
 
 // newSTColumn starts a column for a chunk holding n samples of unknown
 // start timestamp, the last of them at lastT.
-func newSTColumn(n int, lastT int64) STColumn {
-	c := STColumn{w: bwriter{b: make([]byte, 1, 8+n/8)}, n: n, prevT: lastT}
+func newSTColumn(n int, lastT int64) stColumn {
+	c := stColumn{w: bwriter{b: make([]byte, 1, 8+n/8)}, n: n, prevT: lastT}
 	c.w.b[0] = stGeneral
 	for range n {
 		c.w.writeBits(0, 1)
@@ -81,7 +81,7 @@ func newSTColumn(n int, lastT int64) STColumn {
 }
 
 // Append codes the start timestamp st of the next sample, at t.
-func (c *STColumn) Append(t, st int64) {
+func (c *stColumn) Append(t, st int64) {
 	k := stExplicit
 	for code := stSame; code <= stZero; code++ {
 		if (code == stSame || code == stZero || c.n > 0) && st == stPredict(code, t, c.prevT, c.prevST) {
@@ -98,7 +98,7 @@ func (c *STColumn) Append(t, st int64) {
 }
 
 // Bytes returns the column's bytes; they change with the next Append.
-func (c *STColumn) Bytes() []byte { return c.w.b }
+func (c *stColumn) Bytes() []byte { return c.w.b }
 
 func writeSTCode(w *bwriter, k int) {
 	// k ones, then a zero unless k is the longest code.
@@ -316,7 +316,7 @@ func (it *stIterator) Err() error {
 // wraps its open chunk in one at the first start timestamp it gets.
 type STChunk struct {
 	OpenChunk // *FloatChunk or *HistogramChunk
-	col       STColumn
+	col       stColumn
 }
 
 // NewSTChunk wraps c, whose newest sample's start timestamp the caller
