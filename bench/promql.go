@@ -25,20 +25,23 @@ import (
 	"github.com/graftlabs/graft/pkg/promql"
 	"github.com/graftlabs/graft/pkg/promql/promcompat"
 	"github.com/graftlabs/graft/pkg/storage"
-	"github.com/graftlabs/graft/pkg/storage/memstore"
+	graftdb "github.com/graftlabs/graft/pkg/storage/tsdb"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/wal"
 )
 
 // The promql suite times Graft's engine and Prometheus's promql.Engine on
 // the same queries over identical data, each on its own storage: the data is
-// written once into Graft's in-memory store (memstore) and once into a
-// Prometheus TSDB (compacted into a block, as Prometheus's own benchmark
-// does). These are the "promql/..." rows: each engine with its storage. The
-// "promql-same-storage/..." rows run Graft's engine on that very Prometheus
-// TSDB (through promcompat.FromPrometheus, a thin adapter that only costs
-// Graft): the engines alone. Each query runs
-// alternately on the engines; rows report the median time and the mean
-// bytes allocated per query (both engines hand their result's memory back,
-// Graft with Result.Close, Prometheus with Query.Close).
+// written once into Graft's TSDB (pkg/storage/tsdb) and once into
+// Prometheus's, and each database then compacts its head into blocks with
+// its own compaction (Graft's Maintain, Prometheus's Compact, as
+// Prometheus's own benchmark does), leaving the newest hours in the head.
+// These are the "promql/..." rows: each engine on its production storage.
+// The "promql-same-storage/..." rows run Graft's engine on that very
+// Prometheus TSDB (through promcompat.FromPrometheus, a thin adapter that
+// only costs Graft): the engines alone. Each query runs alternately on the
+// engines; rows report the median time and the mean bytes allocated per
+// query (both engines hand their result's memory back, Graft with
+// Result.Close, Prometheus with Query.Close).
 //
 // Queries: those of Prometheus's promql/bench_test.go (BenchmarkRangeQuery,
 // over its a_X, b_X, h_X and sparse series, X being one, ten or hundred)
@@ -75,7 +78,7 @@ func scaleFor(quick bool) promqlScale {
 func runPromQLSuite(ctx context.Context, opts Options) ([]Result, error) {
 	sc := scaleFor(opts.Quick)
 	fmt.Fprintf(opts.Log, "promql: loading bench_test data (%d intervals)\n", sc.intervals)
-	data, err := newBenchData(filepath.Join(opts.Dir, "promql-tsdb"))
+	data, err := newBenchData(filepath.Join(opts.Dir, "promql-range"))
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +86,8 @@ func runPromQLSuite(ctx context.Context, opts Options) ([]Result, error) {
 	if err := loadRangeQueryData(ctx, data, sc.intervals); err != nil {
 		return nil, fmt.Errorf("loading data: %w", err)
 	}
-	if err := data.db.Compact(ctx); err != nil {
-		return nil, fmt.Errorf("compacting: %w", err)
+	if err := data.compact(ctx); err != nil {
+		return nil, err
 	}
 	var results []Result
 	b := newEngineBench(data, sc, opts.Log)
@@ -111,8 +114,8 @@ func runPromQLSuite(ctx context.Context, opts Options) ([]Result, error) {
 	if err := loadDashboardData(ctx, dash, dashEnd, sc.dashDays); err != nil {
 		return nil, fmt.Errorf("loading dashboard data: %w", err)
 	}
-	if err := dash.db.Compact(ctx); err != nil {
-		return nil, fmt.Errorf("compacting: %w", err)
+	if err := dash.compact(ctx); err != nil {
+		return nil, err
 	}
 	b = newEngineBench(dash, sc, opts.Log)
 	for _, c := range dashboardCases(sc.dashDays) {
@@ -135,8 +138,8 @@ func runPromQLSuite(ctx context.Context, opts Options) ([]Result, error) {
 	if err := loadNativeHistogramData(ctx, nh, sc.nhSeries); err != nil {
 		return nil, fmt.Errorf("loading native histograms: %w", err)
 	}
-	if err := nh.db.Compact(ctx); err != nil {
-		return nil, fmt.Errorf("compacting: %w", err)
+	if err := nh.compact(ctx); err != nil {
+		return nil, err
 	}
 	b = newEngineBench(nh, sc, opts.Log)
 	for _, c := range nativeHistogramCases() {
@@ -150,14 +153,14 @@ func runPromQLSuite(ctx context.Context, opts Options) ([]Result, error) {
 	return results, nil
 }
 
-// benchData is one data set written into both storages.
+// benchData is one data set written into both databases.
 type benchData struct {
-	db     *tsdb.DB
-	store  *memstore.Store
-	prom   promstorage.Appender
-	graft  storage.Appender
-	refs   map[string]seriesRefs
-	closed bool
+	prom     *tsdb.DB
+	graft    *graftdb.DB
+	promApp  promstorage.Appender
+	graftApp storage.Appender
+	refs     map[string]seriesRefs
+	closed   bool
 }
 
 type seriesRefs struct {
@@ -168,43 +171,68 @@ type seriesRefs struct {
 func newBenchData(dir string) (*benchData, error) {
 	o := tsdb.DefaultOptions()
 	o.RetentionDuration = 0
-	db, err := tsdb.Open(dir, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, o, nil)
+	prom, err := tsdb.Open(filepath.Join(dir, "prometheus"), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, o, nil)
 	if err != nil {
-		return nil, fmt.Errorf("opening TSDB: %w", err)
+		return nil, fmt.Errorf("opening Prometheus's TSDB: %w", err)
 	}
-	db.DisableCompactions() // compacted once, after loading
-	return &benchData{db: db, store: memstore.New(), refs: map[string]seriesRefs{}}, nil
+	prom.DisableCompactions() // compacted once, after loading
+	// Graft's defaults but two: its WAL is written, not fsynced, on commit
+	// (Prometheus's behaviour), and maintenance runs only when called.
+	graft, err := graftdb.Open(filepath.Join(dir, "graft"), graftdb.Options{
+		Fsync:               wal.FsyncSegment,
+		MaintenanceInterval: 1000 * time.Hour,
+		Logger:              slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		_ = prom.Close()
+		return nil, fmt.Errorf("opening Graft's TSDB: %w", err)
+	}
+	return &benchData{prom: prom, graft: graft, refs: map[string]seriesRefs{}}, nil
 }
 
-// append writes one sample to both storages; key names the series.
-func (d *benchData) append(ctx context.Context, key string, lset labels.Labels, t int64, v float64) error {
-	if d.prom == nil {
-		d.prom, d.graft = d.db.Appender(ctx), d.store.Appender(ctx)
+// compact cuts blocks from both heads and compacts them, each database
+// with its own compaction, as it would on its schedule.
+func (d *benchData) compact(ctx context.Context) error {
+	if err := d.prom.Compact(ctx); err != nil {
+		return fmt.Errorf("compacting Prometheus's TSDB: %w", err)
 	}
+	if err := d.graft.Maintain(ctx); err != nil {
+		return fmt.Errorf("compacting Graft's TSDB: %w", err)
+	}
+	return nil
+}
+
+func (d *benchData) appenders(ctx context.Context) {
+	if d.promApp == nil {
+		d.promApp, d.graftApp = d.prom.Appender(ctx), d.graft.Appender(ctx)
+	}
+}
+
+// append writes one sample to both databases; key names the series.
+func (d *benchData) append(ctx context.Context, key string, lset labels.Labels, t int64, v float64) error {
+	d.appenders(ctx)
 	r := d.refs[key]
 	var err error
-	if r.prom, err = d.prom.Append(r.prom, lset, t, v); err != nil {
+	if r.prom, err = d.promApp.Append(r.prom, lset, t, v); err != nil {
 		return err
 	}
-	if r.graft, err = d.graft.Append(r.graft, lset, t, v); err != nil {
+	if r.graft, err = d.graftApp.Append(r.graft, lset, t, v); err != nil {
 		return err
 	}
 	d.refs[key] = r
 	return nil
 }
 
-// appendHistogram writes one native histogram sample to both storages.
+// appendHistogram writes one native histogram sample to both databases.
 func (d *benchData) appendHistogram(ctx context.Context, key string, lset labels.Labels, t int64, h *histogram.Histogram) error {
-	if d.prom == nil {
-		d.prom, d.graft = d.db.Appender(ctx), d.store.Appender(ctx)
-	}
+	d.appenders(ctx)
 	r := d.refs[key]
 	var err error
-	if r.prom, err = d.prom.AppendHistogram(r.prom, lset, t, h.Copy(), nil); err != nil {
+	if r.prom, err = d.promApp.AppendHistogram(r.prom, lset, t, h.Copy(), nil); err != nil {
 		return err
 	}
 	// Either appender may keep the pointer until Commit: each gets a copy.
-	if r.graft, err = d.graft.AppendHistogram(r.graft, lset, t, h.Copy(), nil); err != nil {
+	if r.graft, err = d.graftApp.AppendHistogram(r.graft, lset, t, h.Copy(), nil); err != nil {
 		return err
 	}
 	d.refs[key] = r
@@ -212,18 +240,19 @@ func (d *benchData) appendHistogram(ctx context.Context, key string, lset labels
 }
 
 func (d *benchData) commit() error {
-	if d.prom == nil {
+	if d.promApp == nil {
 		return nil
 	}
-	err := errors.Join(d.prom.Commit(), d.graft.Commit())
-	d.prom, d.graft = nil, nil
+	err := errors.Join(d.promApp.Commit(), d.graftApp.Commit())
+	d.promApp, d.graftApp = nil, nil
 	return err
 }
 
 func (d *benchData) close() {
 	if !d.closed {
 		d.closed = true
-		_ = d.db.Close()
+		_ = d.prom.Close()
+		_ = d.graft.Close()
 	}
 }
 
@@ -495,7 +524,7 @@ func nativeHistogramCases() []nativeHistogramCase {
 type engineBench struct {
 	data   *benchData
 	graft  *promql.Engine
-	onTSDB storage.Queryable // the Prometheus TSDB, for Graft's engine
+	onProm storage.Queryable // Prometheus's TSDB, for Graft's engine
 	prom   *prom.Engine
 	sc     promqlScale
 	log    io.Writer
@@ -505,7 +534,7 @@ func newEngineBench(data *benchData, sc promqlScale, log io.Writer) *engineBench
 	return &engineBench{
 		data:   data,
 		graft:  promql.NewEngine(promql.EngineOpts{MaxSamples: 50_000_000, Timeout: 100 * time.Second}),
-		onTSDB: promcompat.FromPrometheus(data.db),
+		onProm: promcompat.FromPrometheus(data.prom),
 		prom: prom.NewEngine(prom.EngineOpts{
 			MaxSamples:           50_000_000,
 			Timeout:              100 * time.Second,
@@ -544,7 +573,7 @@ func (b *engineBench) graftRunner(ctx context.Context, st storage.Queryable, q s
 
 func (b *engineBench) promRunner(ctx context.Context, q string, start, end time.Time, step time.Duration) runner {
 	return func() error {
-		qry, err := b.prom.NewRangeQuery(ctx, b.data.db, nil, q, start, end, step)
+		qry, err := b.prom.NewRangeQuery(ctx, b.data.prom, nil, q, start, end, step)
 		if err != nil {
 			return err
 		}
@@ -580,16 +609,16 @@ func batchSize(r runner, target time.Duration) (int, error) {
 	return int(min(max(target/one, 1), 10000)), nil
 }
 
-// compare runs a query on Graft (over its store and over the TSDB) and on
-// Prometheus, batch after batch in turn within the time budget, and returns
-// its rows.
+// compare runs a query on Graft (over its TSDB and over Prometheus's) and
+// on Prometheus, batch after batch in turn within the time budget, and
+// returns its rows.
 func (b *engineBench) compare(ctx context.Context, name, q string, start, end time.Time, step time.Duration) ([]Result, error) {
 	runners := []runner{
-		b.graftRunner(ctx, b.data.store, q, start, end, step),
-		b.graftRunner(ctx, b.onTSDB, q, start, end, step),
+		b.graftRunner(ctx, b.data.graft, q, start, end, step),
+		b.graftRunner(ctx, b.onProm, q, start, end, step),
 		b.promRunner(ctx, q, start, end, step),
 	}
-	names := []string{"Graft", "Graft over the TSDB", "Prometheus"}
+	names := []string{"Graft", "Graft over Prometheus's TSDB", "Prometheus"}
 	sizes := make([]int, len(runners))
 	for i, r := range runners {
 		n, err := batchSize(r, b.sc.budget/10) // also a warm-up run

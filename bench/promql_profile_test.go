@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkPromQLQuery runs one query of the promql suite's data on Graft
-// (over memstore and over the TSDB) and on Prometheus, for profiling:
+// (over its TSDB and over Prometheus's) and on Prometheus, for profiling:
 //
 //	GRAFT_Q='rate(a_hundred[1m])' GRAFT_STEPS=1000 go test ./bench -run - -bench PromQLQuery -cpuprofile cpu.out
 //
@@ -47,7 +47,7 @@ func BenchmarkPromQLQuery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := data.db.Compact(ctx); err != nil {
+	if err := data.compact(ctx); err != nil {
 		b.Fatal(err)
 	}
 	eb := newEngineBench(data, sc, nil)
@@ -55,8 +55,8 @@ func BenchmarkPromQLQuery(b *testing.B) {
 		name string
 		run  runner
 	}{
-		{"graft", eb.graftRunner(ctx, data.store, q, start, end, step)},
-		{"graft-tsdb", eb.graftRunner(ctx, eb.onTSDB, q, start, end, step)},
+		{"graft", eb.graftRunner(ctx, data.graft, q, start, end, step)},
+		{"graft-on-prometheus", eb.graftRunner(ctx, eb.onProm, q, start, end, step)},
 		{"prometheus", eb.promRunner(ctx, q, start, end, step)},
 	} {
 		b.Run(r.name, func(b *testing.B) {

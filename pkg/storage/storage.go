@@ -91,7 +91,9 @@ type SelectHints struct {
 	Unsorted bool
 }
 
-// Querier reads series over a fixed time range [mint, maxt].
+// Querier reads series over a fixed time range [mint, maxt]. The series it
+// returns, and their iterators, may read memory the querier holds (a
+// block's mapped files): they are valid until Close. Labels stay valid.
 type Querier interface {
 	// Select returns the series matching all matchers, sorted by labels
 	// unless hints say Unsorted.

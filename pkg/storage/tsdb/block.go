@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -216,9 +215,10 @@ func (b *Block) labelValues(_ context.Context, name string) ([]string, error) {
 	return vals, nil
 }
 
-// blockSeriesSet reads the selected series one at a time. The chunk bytes
-// are copied out of the mapping into an arena, so that the samples stay
-// valid after the querier is closed and the block unmapped.
+// blockSeriesSet reads the selected series one at a time. Chunk data
+// points into the block's mapping, which stays mapped while the querier
+// holds the block (Block.acquire; Close waits for release): series and
+// their iterators are valid until the querier is closed.
 type blockSeriesSet struct {
 	ctx        context.Context
 	b          *Block
@@ -229,7 +229,7 @@ type blockSeriesSet struct {
 
 	sb    labels.ScratchBuilder
 	metas []index.ChunkMeta
-	arena arena
+	slab  chunkSlab
 	cur   seriesChunks
 	err   error
 }
@@ -251,12 +251,13 @@ func (s *blockSeriesSet) Next() bool {
 			return false
 		}
 		s.cur = seriesChunks{lset: lset}
+		list := s.slab.reserve(s.inRange(metas), len(s.ids)-s.i+1)
 		for _, m := range metas {
 			if m.MaxT < s.mint || m.MinT > s.maxt {
 				continue
 			}
 			if s.labelsOnly {
-				s.cur.chunks = append(s.cur.chunks, headChunk{minT: m.MinT, maxT: m.MaxT})
+				list = append(list, headChunk{minT: m.MinT, maxT: m.MaxT})
 				continue
 			}
 			enc, data, err := s.b.chunks.Chunk(chunks.Ref(m.Ref))
@@ -264,13 +265,25 @@ func (s *blockSeriesSet) Next() bool {
 				s.fail(fmt.Errorf("series %s: %w", lset, err))
 				return false
 			}
-			s.cur.chunks = append(s.cur.chunks, headChunk{minT: m.MinT, maxT: m.MaxT, chunk: chunkenc.RawChunk{Enc: enc, Data: s.arena.copy(data)}})
+			list = append(list, headChunk{minT: m.MinT, maxT: m.MaxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}})
 		}
-		if len(s.cur.chunks) > 0 {
+		if len(list) > 0 {
+			s.cur.chunks = s.slab.commit(list)
 			return true
 		}
 	}
 	return false
+}
+
+// inRange counts the chunks of metas that overlap the select's range.
+func (s *blockSeriesSet) inRange(metas []index.ChunkMeta) int {
+	n := 0
+	for _, m := range metas {
+		if m.MaxT >= s.mint && m.MinT <= s.maxt {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *blockSeriesSet) fail(err error) {
@@ -279,21 +292,30 @@ func (s *blockSeriesSet) fail(err error) {
 }
 
 func (s *blockSeriesSet) At() seriesChunks { return s.cur }
+func (s *blockSeriesSet) Err() error       { return s.err }
 
-// arena holds copies of chunk bytes for one select. It grows by whole new
-// buffers, so that earlier copies are never moved; a nil arena allocates
-// each copy.
-type arena struct{ buf []byte }
+// chunkSlab carves the chunk lists of a select's series out of shared
+// backing arrays instead of allocating one per series. A list handed out
+// is never moved or overwritten.
+type chunkSlab struct{ buf []headChunk }
 
-func (a *arena) copy(data []byte) []byte {
-	if a == nil {
-		return slices.Clone(data)
+// reserve returns an empty list with room for n chunks, to be filled and
+// passed to commit. A new backing array holds n times the lists expected
+// to follow (series, when known), else twice the last one.
+func (s *chunkSlab) reserve(n, series int) []headChunk {
+	if n > cap(s.buf)-len(s.buf) {
+		size := min(max(2*cap(s.buf), 16), 4096)
+		if series > 0 {
+			size = min(n*series, 4096)
+		}
+		s.buf = make([]headChunk, 0, max(size, n))
 	}
-	if len(data) > cap(a.buf)-len(a.buf) {
-		a.buf = make([]byte, 0, max(64<<10, len(data)))
-	}
-	start := len(a.buf)
-	a.buf = append(a.buf, data...)
-	return slices.Clip(a.buf[start:])
+	return s.buf[len(s.buf):len(s.buf)]
 }
-func (s *blockSeriesSet) Err() error { return s.err }
+
+// commit keeps a list returned by reserve and filled within its room.
+func (s *chunkSlab) commit(list []headChunk) []headChunk {
+	start := len(s.buf)
+	s.buf = s.buf[:start+len(list)]
+	return s.buf[start : start+len(list) : start+len(list)]
+}

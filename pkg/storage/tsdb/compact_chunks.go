@@ -16,14 +16,14 @@ import (
 // re-coded with the table that suits their values best and joined into
 // chunks of up to maxSamples: the head cuts chunks short and codes them
 // with one fixed table, for fast appends. Histogram chunks are kept as
-// they are unless they overlap.
+// they are unless they overlap. Start timestamps go with their samples.
 type chunkNormalizer struct {
 	maxSamples int
 	recode     bool
 
-	ts []int64
-	vs []float64
-	it storage.Iterator
+	ts, sts []int64
+	vs      []float64
+	it      storage.Iterator
 }
 
 func (n *chunkNormalizer) normalize(cs []headChunk) ([]headChunk, error) {
@@ -34,9 +34,9 @@ func (n *chunkNormalizer) normalize(cs []headChunk) ([]headChunk, error) {
 		return cs, nil
 	}
 	out := make([]headChunk, 0, len(cs))
-	n.ts, n.vs = n.ts[:0], n.vs[:0]
+	n.ts, n.vs, n.sts = n.ts[:0], n.vs[:0], n.sts[:0]
 	for _, c := range cs {
-		if c.chunk.Enc != chunkenc.EncFloat {
+		if c.chunk.Enc.Base() != chunkenc.EncFloat {
 			var err error
 			if out, err = n.flushFloats(out); err != nil {
 				return nil, err
@@ -45,6 +45,7 @@ func (n *chunkNormalizer) normalize(cs []headChunk) ([]headChunk, error) {
 			continue
 		}
 		n.it = c.chunk.Iterator(n.it)
+		st := stOf(n.it)
 		for n.it.Next() == storage.ValFloat {
 			t, v := n.it.At()
 			if len(n.ts) == n.maxSamples {
@@ -53,7 +54,7 @@ func (n *chunkNormalizer) normalize(cs []headChunk) ([]headChunk, error) {
 					return nil, err
 				}
 			}
-			n.ts, n.vs = append(n.ts, t), append(n.vs, v)
+			n.ts, n.vs, n.sts = append(n.ts, t), append(n.vs, v), append(n.sts, atST(st))
 		}
 		if err := n.it.Err(); err != nil {
 			return nil, fmt.Errorf("decode chunk [%d, %d]: %w", c.minT, c.maxT, err)
@@ -67,12 +68,12 @@ func (n *chunkNormalizer) flushFloats(out []headChunk) ([]headChunk, error) {
 	if len(n.ts) == 0 {
 		return out, nil
 	}
-	data, err := chunkenc.EncodeFloats(n.ts, n.vs)
+	c, err := floatChunk(n.ts, n.vs, n.sts)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, headChunk{minT: n.ts[0], maxT: n.ts[len(n.ts)-1], chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}})
-	n.ts, n.vs = n.ts[:0], n.vs[:0]
+	out = append(out, headChunk{minT: n.ts[0], maxT: n.ts[len(n.ts)-1], chunk: c})
+	n.ts, n.vs, n.sts = n.ts[:0], n.vs[:0], n.sts[:0]
 	return out, nil
 }
 
@@ -91,27 +92,28 @@ func (n *chunkNormalizer) merge(cs []headChunk) ([]headChunk, error) {
 // up to samplesPerChunk.
 func codeSamples(samples []pendingSample, maxFloats int) ([]headChunk, error) {
 	var out []headChunk
-	var ts []int64
+	var ts, sts []int64
 	var vs []float64
 	flushFloats := func() error {
 		if len(ts) == 0 {
 			return nil
 		}
-		data, err := chunkenc.EncodeFloats(ts, vs)
+		c, err := floatChunk(ts, vs, sts)
 		if err != nil {
 			return err
 		}
-		out = append(out, headChunk{minT: ts[0], maxT: ts[len(ts)-1], chunk: chunkenc.RawChunk{Enc: chunkenc.EncFloat, Data: data}})
-		ts, vs = ts[:0], vs[:0]
+		out = append(out, headChunk{minT: ts[0], maxT: ts[len(ts)-1], chunk: c})
+		ts, vs, sts = ts[:0], vs[:0], sts[:0]
 		return nil
 	}
 	var hc *chunkenc.HistogramChunk
-	var hMin, hMax int64
+	var hts, hsts []int64 // the histogram chunk's times and start timestamps
 	flushHist := func() {
 		if hc != nil && hc.NumSamples() > 0 {
-			out = append(out, headChunk{minT: hMin, maxT: hMax, chunk: chunkenc.RawChunk{Enc: hc.Encoding(), Data: hc.Bytes()}})
+			c := chunkenc.WithST(hc.Encoding(), hc.Bytes(), chunkenc.EncodeST(hts, hsts))
+			out = append(out, headChunk{minT: hts[0], maxT: hts[len(hts)-1], chunk: c})
 		}
-		hc = nil
+		hc, hts, hsts = nil, hts[:0], hsts[:0]
 	}
 	for _, p := range samples {
 		if p.h == nil && p.fh == nil {
@@ -121,7 +123,7 @@ func codeSamples(samples []pendingSample, maxFloats int) ([]headChunk, error) {
 					return nil, err
 				}
 			}
-			ts, vs = append(ts, p.t), append(vs, p.v)
+			ts, vs, sts = append(ts, p.t), append(vs, p.v), append(sts, p.st)
 			continue
 		}
 		if err := flushFloats(); err != nil {
@@ -129,16 +131,16 @@ func codeSamples(samples []pendingSample, maxFloats int) ([]headChunk, error) {
 		}
 		if hc == nil || (p.fh != nil) != (hc.Encoding() == chunkenc.EncFloatHistogram) || hc.NumSamples() >= samplesPerChunk {
 			flushHist()
-			hc, hMin = chunkenc.NewHistogramChunk(p.fh != nil), p.t
+			hc = chunkenc.NewHistogramChunk(p.fh != nil)
 		}
 		if err := appendHist(hc, p.t, p.h, p.fh); err != nil {
 			flushHist()
-			hc, hMin = chunkenc.NewHistogramChunk(p.fh != nil), p.t
+			hc = chunkenc.NewHistogramChunk(p.fh != nil)
 			if err := appendHist(hc, p.t, p.h, p.fh); err != nil {
 				return nil, err
 			}
 		}
-		hMax = p.t
+		hts, hsts = append(hts, p.t), append(hsts, p.st)
 	}
 	flushHist()
 	if err := flushFloats(); err != nil {
@@ -158,7 +160,7 @@ func decodeChunk(c chunkenc.RawChunk, into []pendingSample) ([]pendingSample, er
 
 // sampleAt is the sample an iterator stands on.
 func sampleAt(it storage.Iterator, vt storage.ValueType) pendingSample {
-	var p pendingSample
+	p := pendingSample{st: atST(stOf(it))}
 	switch vt {
 	case storage.ValFloat:
 		p.t, p.v = it.At()

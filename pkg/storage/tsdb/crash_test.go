@@ -34,6 +34,11 @@ func crashLabels(i int) labels.Labels {
 
 func crashValue(round, i int) float64 { return float64(round*crashSeries+i) / 4 }
 
+// Series 1 has start timestamps: a counter that resets every 7 rounds.
+const crashSTSeries = 1
+
+func crashST(round int) int64 { return int64(round-round%7)*1000 - 1 }
+
 // Every fifth round from round 40 also commits two late samples to series
 // 0: one inside the head, one in a range already cut into a block.
 func lateRound(r int) bool { return r >= 40 && r%5 == 0 }
@@ -89,7 +94,13 @@ func crashChild(dir string) error {
 	for ; ; round++ {
 		app := db.Appender(context.Background())
 		for i := range refs {
-			if refs[i], err = app.Append(refs[i], crashLabels(i), int64(round)*1000, crashValue(round, i)); err != nil {
+			t, v := int64(round)*1000, crashValue(round, i)
+			if i == crashSTSeries {
+				refs[i], err = app.(storage.StartTimestampAppender).AppendWithStartTimestamp(refs[i], crashLabels(i), crashST(round), t, v, nil, nil)
+			} else {
+				refs[i], err = app.Append(refs[i], crashLabels(i), t, v)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -197,7 +208,8 @@ func interruptedBlockWrite(dir string) bool {
 }
 
 // verifyCrashState opens the DB as the next start would and checks it; it
-// returns the newest round present.
+// returns the newest round present. withLate says the data is crashChild's,
+// with its late samples and start timestamps.
 func verifyCrashState(t *testing.T, dir string, committed, kill int, withLate bool) int {
 	t.Helper()
 	db, err := Open(dir, crashOptions(wal.FsyncSegment))
@@ -241,6 +253,9 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int, withLate bo
 			}
 		}
 	}
+	if withLate {
+		verifyCrashST(t, db, kill, present)
+	}
 	if present < committed || present > committed+1 {
 		t.Fatalf("kill %d: rounds 0..%d present, the child reported 0..%d committed", kill, present, committed)
 	}
@@ -259,4 +274,31 @@ func verifyCrashState(t *testing.T, dir string, committed, kill int, withLate bo
 
 func crashLabelsMatcher() *labels.Matcher {
 	return labels.MustNewMatcher(labels.MatchEqual, "__name__", "crash_test")
+}
+
+// verifyCrashST checks the start timestamps of series crashSTSeries,
+// rounds 0..present, after the restart.
+func verifyCrashST(t *testing.T, db *DB, kill, present int) {
+	t.Helper()
+	q, err := db.Querier(0, int64(present)*1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select(context.Background(), nil, labels.MustNewMatcher(labels.MatchEqual, "series", strconv.Itoa(crashSTSeries)))
+	if !ss.Next() {
+		t.Fatalf("kill %d: series %d not found", kill, crashSTSeries)
+	}
+	it := ss.At().Iterator(nil)
+	n := 0
+	for it.Next() != storage.ValNone {
+		ts := it.AtT()
+		if st := it.(storage.StartTimestampIterator).AtST(); st != crashST(int(ts/1000)) {
+			t.Fatalf("kill %d: start timestamp %d at %d, want %d", kill, st, ts, crashST(int(ts/1000)))
+		}
+		n++
+	}
+	if it.Err() != nil || n != present+1 {
+		t.Fatalf("kill %d: %d samples with start timestamps, want %d: %v", kill, n, present+1, it.Err())
+	}
 }

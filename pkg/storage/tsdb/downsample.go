@@ -22,6 +22,8 @@ import (
 // (see chunkenc.AggrParts). Queries that accept a coarser resolution read
 // them instead of the raw blocks, for long ranges at a fraction of the
 // cost. Native histograms are not downsampled: their chunks are copied.
+// Aggregates drop start timestamps: queries read none from them, so a
+// counter reset that only a start timestamp shows is not seen there.
 const (
 	// Resolution5m and Resolution1h are the downsampled resolutions (ms).
 	Resolution5m = int64(5 * time.Minute / time.Millisecond)
@@ -142,7 +144,8 @@ func downsampleChunks(cs []headChunk, res int64) ([]headChunk, error) {
 	var hists []headChunk
 	var it storage.Iterator
 	for _, c := range cs {
-		switch c.chunk.Enc {
+		// Aggregates keep no start timestamps; histogram chunks keep theirs.
+		switch c.chunk.Enc.Base() {
 		case chunkenc.EncFloat:
 			it = c.chunk.Iterator(it)
 			for it.Next() == storage.ValFloat {

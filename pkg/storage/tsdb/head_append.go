@@ -17,6 +17,7 @@ import (
 type pendingSample struct {
 	s  *memSeries
 	t  int64
+	st int64 // start timestamp, 0 when unknown
 	v  float64
 	h  *histogram.Histogram
 	fh *histogram.FloatHistogram
@@ -56,6 +57,8 @@ type appendBuffers struct {
 	logged   map[*memSeries]bool
 	// pendingMax is the newest in-order time per series of the batch.
 	pendingMax map[*memSeries]int64
+	// withST says a sample of the batch has a start timestamp.
+	withST bool
 }
 
 var appendBufferPool = sync.Pool{New: func() any { return &appendBuffers{} }}
@@ -97,6 +100,11 @@ func (a *headAppender) Append(ref storage.SeriesRef, lset labels.Labels, t int64
 
 // AppendHistogram implements storage.Appender.
 func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	return a.appendHistogram(ref, lset, pendingSample{t: t, h: h, fh: fh})
+}
+
+func (a *headAppender) appendHistogram(ref storage.SeriesRef, lset labels.Labels, p pendingSample) (storage.SeriesRef, error) {
+	h, fh := p.h, p.fh
 	if (h == nil) == (fh == nil) {
 		return 0, fmt.Errorf("%w: exactly one of integer and float histogram must be set", storage.ErrInvalidHistogram)
 	}
@@ -109,7 +117,18 @@ func (a *headAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", storage.ErrInvalidHistogram, err)
 	}
-	return a.add(ref, lset, pendingSample{t: t, h: h, fh: fh})
+	return a.add(ref, lset, p)
+}
+
+// AppendWithStartTimestamp implements storage.StartTimestampAppender.
+func (a *headAppender) AppendWithStartTimestamp(ref storage.SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
+	switch {
+	case fh != nil:
+		return a.appendHistogram(ref, lset, pendingSample{t: t, st: st, fh: fh})
+	case h != nil:
+		return a.appendHistogram(ref, lset, pendingSample{t: t, st: st, h: h})
+	}
+	return a.add(ref, lset, pendingSample{t: t, st: st, v: v})
 }
 
 func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingSample) (storage.SeriesRef, error) {
@@ -140,6 +159,7 @@ func (a *headAppender) add(ref storage.SeriesRef, lset labels.Labels, p pendingS
 	p.s = s
 	a.buffers()
 	a.samples = append(a.samples, p)
+	a.withST = a.withST || p.st != 0
 	return storage.SeriesRef(s.ref), nil
 }
 
@@ -355,6 +375,9 @@ func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte
 	late := kind >= kindLate
 	if kind%kindLate == kindFloat {
 		var e record.SamplesEncoder
+		if a.withST && anyST(run) {
+			return encodeSTRun(b, &e, run, late)
+		}
 		b = e.Start(b, late)
 		for _, p := range run {
 			b = e.Append(b, p.s.ref, p.t, p.v)
@@ -363,7 +386,7 @@ func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte
 	}
 	a.hists = a.hists[:0]
 	for _, p := range run {
-		a.hists = append(a.hists, record.RefHistogram{Ref: p.s.ref, T: p.t, H: p.h, FH: p.fh})
+		a.hists = append(a.hists, record.RefHistogram{Ref: p.s.ref, T: p.t, ST: p.st, H: p.h, FH: p.fh})
 	}
 	if late {
 		return record.EncodeOOOHistograms(b, a.hists, kind%kindLate == kindFloatHistogram)
@@ -433,6 +456,7 @@ func (a *headAppender) reset() {
 	clear(b.logged)
 	clear(b.pendingMax)
 	b.samples, b.exemplars, b.recs = b.samples[:0], b.exemplars[:0], b.recs[:0]
+	b.withST = false
 	appendBufferPool.Put(b)
 }
 
@@ -444,7 +468,7 @@ func (a *headAppender) reset() {
 // hold s.mtx (or own s during replay).
 func (h *Head) applySample(s *memSeries, p pendingSample) bool {
 	if !p.ooo {
-		return s.append(p.t, p.v, p.h, p.fh, h.blockRange)
+		return s.append(p.t, p.st, p.v, p.h, p.fh, h.blockRange)
 	}
 	if s.insertOOO(p, h.nextOOOSeq) {
 		h.oooAppended.Add(1)

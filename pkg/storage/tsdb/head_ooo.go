@@ -263,6 +263,22 @@ func (s *memSeries) oooMinT() int64 {
 	return m
 }
 
+// oooMaxT is the newest late sample's time, math.MinInt64 if none.
+// Callers hold mtx.
+func (s *memSeries) oooMaxT() int64 {
+	m := int64(math.MinInt64)
+	if s.ooo == nil {
+		return m
+	}
+	if len(s.ooo.buf) > 0 {
+		m = s.ooo.buf[len(s.ooo.buf)-1].t
+	}
+	for _, c := range s.ooo.chunks {
+		m = max(m, c.maxT)
+	}
+	return m
+}
+
 // oooWindowsBefore lists the aligned block ranges holding late samples
 // before t: they belong to ranges already cut into blocks.
 func (h *Head) oooWindowsBefore(t int64) []int64 {

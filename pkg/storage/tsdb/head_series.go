@@ -30,7 +30,7 @@ type memSeries struct {
 	syms symLabels // the labels, as ids of the head's symbol table
 
 	sealed   []headChunk
-	open     chunkenc.Chunk // *FloatChunk or *HistogramChunk, nil when none
+	open     chunkenc.OpenChunk // *FloatChunk or *HistogramChunk, nil when none
 	openMinT int64
 	// maxT is the newest timestamp (math.MinInt64 when empty); it is read
 	// without the lock by appenders, written with it.
@@ -85,8 +85,8 @@ func (s *memSeries) appendable(t int64, v float64, h *histogram.Histogram, fh *h
 
 // sameAsLast compares a sample with the newest one. Callers hold mtx.
 func (s *memSeries) sameAsLast(v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) bool {
-	last := s.open
-	if last == nil {
+	var last chunkenc.Chunk = s.open
+	if s.open == nil {
 		if len(s.sealed) == 0 {
 			return false
 		}
@@ -121,10 +121,11 @@ func chunkBoundary(t, blockRange int64) int64 {
 	return (q + 1) * blockRange
 }
 
-// append adds a sample in order; it reports false for one that is not
-// after the newest. Callers hold mtx.
-func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, blockRange int64) bool {
-	if t <= s.maxT.Load() {
+// append adds a sample in order, with its start timestamp st (0: unknown);
+// it reports false for one that is not after the newest. Callers hold mtx.
+func (s *memSeries) append(t, st int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, blockRange int64) bool {
+	prevT := s.maxT.Load()
+	if t <= prevT {
 		return false
 	}
 	kind := chunkenc.EncFloat
@@ -133,11 +134,11 @@ func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histo
 	} else if fh != nil {
 		kind = chunkenc.EncFloatHistogram
 	}
-	if s.open == nil || s.open.Encoding() != kind || s.open.NumSamples() >= samplesPerChunk ||
+	if s.open == nil || s.open.Encoding().Base() != kind || s.open.NumSamples() >= samplesPerChunk ||
 		t >= chunkBoundary(s.openMinT, blockRange) {
 		s.cut(kind, t)
 	}
-	switch c := s.open.(type) {
+	switch c := chunkenc.ValuesOf(s.open).(type) {
 	case *chunkenc.FloatChunk:
 		c.Append(t, v)
 	case *chunkenc.HistogramChunk:
@@ -149,6 +150,7 @@ func (s *memSeries) append(t int64, v float64, h *histogram.Histogram, fh *histo
 			}
 		}
 	}
+	s.appendST(t, st, prevT)
 	s.maxT.Store(t)
 	if s.open.NumSamples() >= samplesPerChunk {
 		// Full: seal it now rather than at the next sample, so that its
@@ -202,16 +204,12 @@ func (s *memSeries) truncate(mint int64) int {
 	return dropped
 }
 
-// snapshot returns the chunks overlapping [mint, maxt], the open one copied
-// so that appends can go on while a query reads it, in-order chunks before
-// inOrderMin left out (blocks hold them), late chunks last. With
-// labelsOnly, only the chunks' time ranges are set.
+// snapshot returns the chunks overlapping [mint, maxt], the open one as a
+// view (its samples so far, bytes shared: appends go on while a query
+// reads it), in-order chunks before inOrderMin left out (blocks hold
+// them), late chunks last. With labelsOnly, only the chunks' time ranges
+// are set.
 func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk) []headChunk {
-	return s.snapshotIn(mint, maxt, inOrderMin, labelsOnly, into, nil)
-}
-
-// snapshotIn is snapshot copying the open chunk into a, if not nil.
-func (s *memSeries) snapshotIn(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk, a *arena) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	lateMin := mint
@@ -227,7 +225,7 @@ func (s *memSeries) snapshotIn(mint, maxt, inOrderMin int64, labelsOnly bool, in
 	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
 		c := headChunk{minT: s.openMinT, maxT: s.maxT.Load()}
 		if !labelsOnly {
-			c.chunk = chunkenc.RawChunk{Enc: s.open.Encoding(), Data: a.copy(s.open.Bytes())}
+			c.chunk = s.open.View()
 		}
 		into = append(into, c)
 	}

@@ -207,13 +207,8 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 		last := chunks[len(chunks)-1]
 		chunks = chunks[:len(chunks)-1]
 		var err error
-		switch last.chunk.Enc {
-		case chunkenc.EncFloat:
-			s.open, err = chunkenc.FloatChunkFromBytes(last.chunk.Data)
-		case chunkenc.EncHistogram, chunkenc.EncFloatHistogram:
-			s.open, err = chunkenc.HistogramChunkFromBytes(last.chunk.Data)
-		default:
-			err = chunkenc.Validate(last.chunk.Enc)
+		if err = chunkenc.Validate(last.chunk.Enc); err == nil {
+			s.open, err = chunkenc.Reopen(last.chunk)
 		}
 		if err != nil {
 			return nil, lset, fmt.Errorf("reopen chunk of series %d: %w", ref, err)
@@ -365,7 +360,9 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 		rec := r.Record()
 		st.records++
 		var err error
-		switch record.TypeOf(rec) {
+		// Samples records carrying start timestamps have the type of
+		// those that do not, flagged.
+		switch record.TypeOf(rec).Base() {
 		case typeHeadMeta:
 			br := &byteReader{b: rec[1:]}
 			minValid, lastRef := br.varint(), br.uvarint()
@@ -394,7 +391,7 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
 				late := record.Late(record.TypeOf(rec))
 				for _, s := range samples {
-					shards.add(s.Ref, pendingSample{t: s.T, v: s.V, ooo: late})
+					shards.add(s.Ref, pendingSample{t: s.T, st: s.ST, v: s.V, ooo: late})
 				}
 				shards.flush()
 			}
@@ -402,7 +399,7 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
 				late := record.Late(record.TypeOf(rec))
 				for _, s := range hists {
-					shards.add(s.Ref, pendingSample{t: s.T, h: s.H, fh: s.FH, ooo: late})
+					shards.add(s.Ref, pendingSample{t: s.T, st: s.ST, h: s.H, fh: s.FH, ooo: late})
 				}
 				shards.flush()
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -100,9 +99,10 @@ func (p promSeries) Labels() labels.Labels { return p.s.Labels() }
 // histograms are handed out as float histograms, as that iterator does.
 func (p promSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
 	it := p.s.Iterator(nil)
+	st := it.(storage.StartTimestampIterator)
 	var list sampleList
 	for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
-		smp := listSample{typ: chunkenc.ValFloat}
+		smp := listSample{typ: chunkenc.ValFloat, st: st.AtST()}
 		if vt == storage.ValFloat {
 			smp.t, smp.f = it.At()
 		} else {
@@ -130,14 +130,14 @@ func (l sampleList) Get(i int) chunks.Sample { return l[i] }
 func (l sampleList) Len() int                { return len(l) }
 
 type listSample struct {
-	typ chunkenc.ValueType
-	t   int64
-	f   float64
-	fh  *histogram.FloatHistogram
+	typ   chunkenc.ValueType
+	t, st int64
+	f     float64
+	fh    *histogram.FloatHistogram
 }
 
 func (s listSample) T() int64                      { return s.t }
-func (s listSample) ST() int64                     { return 0 } // not stored
+func (s listSample) ST() int64                     { return s.st }
 func (s listSample) F() float64                    { return s.f }
 func (s listSample) H() *histogram.Histogram       { return nil }
 func (s listSample) FH() *histogram.FloatHistogram { return s.fh }
@@ -151,7 +151,8 @@ func (s listSample) Copy() chunks.Sample {
 }
 
 // promAppender is both of Prometheus's appender interfaces over a Graft
-// appender. Metadata and start timestamps are not stored.
+// appender. Metadata is not stored; start timestamps are, through the
+// second interface (the first's zero samples are not stored).
 type promAppender struct {
 	app storage.Appender
 	s   promStorage
@@ -199,16 +200,11 @@ type promAppenderV2 struct{ a *promAppender }
 func (p promAppenderV2) Commit() error   { return p.a.Commit() }
 func (p promAppenderV2) Rollback() error { return p.a.Rollback() }
 
-// Append implements AppenderV2; the start timestamp is not stored.
-func (p promAppenderV2) Append(ref promstorage.SeriesRef, l labels.Labels, _, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts promstorage.AppendV2Options) (promstorage.SeriesRef, error) {
+// Append implements AppenderV2, start timestamp included.
+func (p promAppenderV2) Append(ref promstorage.SeriesRef, l labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts promstorage.AppendV2Options) (promstorage.SeriesRef, error) {
 	a := p.a
-	var r promstorage.SeriesRef
-	var err error
-	if h != nil || fh != nil {
-		r, err = a.AppendHistogram(ref, l, t, h, fh)
-	} else {
-		r, err = a.Append(ref, l, t, v)
-	}
+	sr, err := a.app.(storage.StartTimestampAppender).AppendWithStartTimestamp(storage.SeriesRef(ref), l, st, t, v, h, fh)
+	r := promstorage.SeriesRef(sr)
 	if err != nil {
 		return r, err
 	}
@@ -232,7 +228,7 @@ func TestPrometheusQueryTestsOverGraftStorage(t *testing.T) {
 	for _, mode := range []string{"head", "blocks"} {
 		t.Run(mode, func(t *testing.T) {
 			engine := promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery)
-			promqltest.RunBuiltinTestsWithStorage(skipStartTimestamps{t}, engine, func(tb testing.TB) promstorage.Storage {
+			promqltest.RunBuiltinTestsWithStorage(t, engine, func(tb testing.TB) promstorage.Storage {
 				opts := Options{Fsync: wal.FsyncSegment, MaintenanceInterval: time.Hour}
 				if mode == "blocks" {
 					opts.BlockRange, opts.OutOfOrderTimeWindow = 24*time.Hour, math.MaxInt64
@@ -245,17 +241,4 @@ func TestPrometheusQueryTestsOverGraftStorage(t *testing.T) {
 			})
 		})
 	}
-}
-
-// skipStartTimestamps skips the test file about start timestamps, which
-// Graft does not store.
-type skipStartTimestamps struct{ *testing.T }
-
-func (s skipStartTimestamps) Run(name string, f func(*testing.T)) bool {
-	return s.T.Run(name, func(t *testing.T) {
-		if strings.Contains(name, "start_timestamps") {
-			t.Skip("start timestamps are not stored")
-		}
-		f(t)
-	})
 }

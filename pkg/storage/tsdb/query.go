@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -84,10 +85,8 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 		return errSet{err}
 	}
 	out := make([]seriesChunks, 0, len(series))
-	// One backing array for the chunk lists and one arena for the open
-	// chunks' copies, instead of allocations per series.
+	// One backing array for the chunk lists instead of one per series.
 	chunks := make([]headChunk, 0, len(series))
-	var a arena
 	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -95,7 +94,7 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 			}
 		}
 		start := len(chunks)
-		chunks = s.snapshotIn(mint, maxt, hs.inOrderMin, labelsOnly, chunks, &a)
+		chunks = s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, chunks)
 		if len(chunks) > start {
 			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks[start:len(chunks):len(chunks)]})
 		}
@@ -186,12 +185,14 @@ type mergeSet struct {
 	sets []chunkSeriesSet
 	ok   []bool         // sets[i] is positioned on a series
 	at   []seriesChunks // the series each set is on, labels built
+	same []int          // scratch: the sets on the current series
 	cur  seriesChunks
+	slab chunkSlab // joined chunk lists of series found in several sets
 	err  error
 }
 
 func newMergeSet(sets []chunkSeriesSet) *mergeSet {
-	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]seriesChunks, len(sets))}
+	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]seriesChunks, len(sets)), same: make([]int, 0, len(sets))}
 	for i := range sets {
 		m.advance(i)
 	}
@@ -222,14 +223,24 @@ func (m *mergeSet) Next() bool {
 	if best < 0 {
 		return false
 	}
-	m.cur = seriesChunks{lset: m.at[best].lset}
+	m.same = m.same[:0]
+	n := 0
 	for i := range m.sets {
-		if !m.ok[i] || (i != best && !labels.Equal(m.at[i].lset, m.cur.lset)) {
-			continue
+		if m.ok[i] && (i == best || labels.Equal(m.at[i].lset, m.at[best].lset)) {
+			m.same = append(m.same, i)
+			n += len(m.at[i].chunks)
 		}
-		m.cur.chunks = append(m.cur.chunks, m.at[i].chunks...)
-		m.advance(i)
-		if m.err != nil {
+	}
+	m.cur = seriesChunks{lset: m.at[best].lset, chunks: m.at[best].chunks}
+	if len(m.same) > 1 {
+		list := m.slab.reserve(n, 0)
+		for _, i := range m.same {
+			list = append(list, m.at[i].chunks...)
+		}
+		m.cur.chunks = m.slab.commit(list)
+	}
+	for _, i := range m.same {
+		if m.advance(i); m.err != nil {
 			return false
 		}
 	}
@@ -292,6 +303,12 @@ func sortedKeys(m map[string]struct{}) []string {
 	return out
 }
 
+// ConcurrentReads implements storage.ConcurrentQuerier: the series of a
+// select share nothing mutable (chunks are immutable, sealed or mapped, or
+// views of open chunks that appends do not change) and each builds its
+// labels once, so they may be read from several goroutines at once.
+func (q *querier) ConcurrentReads() bool { return true }
+
 // Close implements storage.Querier.
 func (q *querier) Close() error {
 	if q.release != nil {
@@ -305,11 +322,16 @@ type seriesSet struct {
 	set        chunkSeriesSet
 	mint, maxt int64
 	aggr       chunkenc.Aggr
+	slab       []series // the series handed out, allocated a few at a time
 }
 
 func (s *seriesSet) Next() bool { return s.set.Next() }
 func (s *seriesSet) At() storage.Series {
-	return &series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt, aggr: s.aggr}
+	if len(s.slab) == cap(s.slab) {
+		s.slab = make([]series, 0, min(max(2*cap(s.slab), 4), 256))
+	}
+	s.slab = append(s.slab, series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt, aggr: s.aggr})
+	return &s.slab[len(s.slab)-1]
 }
 func (s *seriesSet) Err() error { return s.set.Err() }
 
@@ -317,9 +339,15 @@ type series struct {
 	seriesChunks
 	mint, maxt int64
 	aggr       chunkenc.Aggr // read from aggregate chunks
+	// once builds head series' labels on first use: the querier's series
+	// may be read from several goroutines (ConcurrentReads).
+	once sync.Once
 }
 
-func (s *series) Labels() labels.Labels { return s.labels() }
+func (s *series) Labels() labels.Labels {
+	s.once.Do(func() { s.labels() })
+	return s.lset
+}
 
 func (s *series) Iterator(it storage.Iterator) storage.Iterator {
 	ci, ok := it.(*chunksIterator)
@@ -507,8 +535,9 @@ func newMergedIterator(chunks []headChunk, aggr chunkenc.Aggr) *mergedIterator {
 	var it storage.Iterator
 	for _, c := range chunks {
 		it = chunkIterator(c.chunk, aggr, it)
+		st := stOf(it)
 		for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {
-			p := pendingSample{}
+			p := pendingSample{st: atST(st)}
 			switch vt {
 			case storage.ValFloat:
 				p.t, p.v = it.At()

@@ -57,9 +57,11 @@ func (db *DB) Snapshot(ctx context.Context, dir string, withHead bool) error {
 func (db *DB) snapshotHead(ctx context.Context, dir string) error {
 	h := db.head
 	mint, maxt := h.MinTime(), h.MaxTime()
+	// Late samples may lie outside the in-order bounds on either side
+	// (after a block cut, the window reaches past the newest in-order one).
 	h.series.forEach(func(s *memSeries) {
 		s.mtx.Lock()
-		mint = min(mint, s.oooMinT())
+		mint, maxt = min(mint, s.oooMinT()), max(maxt, s.oooMaxT())
 		s.mtx.Unlock()
 	})
 	if mint == math.MaxInt64 || maxt == math.MinInt64 {

@@ -70,6 +70,10 @@ type breader struct {
 	i   int    // next byte of b to load into buf
 	buf uint64 // unread bits, left-aligned
 	n   uint   // number of valid bits in buf
+	// tail, when hasTail, is one more byte after b: the last byte of an
+	// open chunk's view, copied because appends change it in place.
+	tail    byte
+	hasTail bool
 }
 
 func newBReader(b []byte) breader { return breader{b: b} }
@@ -90,6 +94,11 @@ func (r *breader) refill() {
 		r.buf |= uint64(r.b[r.i]) << (56 - r.n)
 		r.n += 8
 		r.i++
+	}
+	if r.hasTail && r.n <= 56 && r.i == len(r.b) {
+		r.buf |= uint64(r.tail) << (56 - r.n)
+		r.n += 8
+		r.hasTail = false
 	}
 }
 

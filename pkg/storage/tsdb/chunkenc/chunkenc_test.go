@@ -324,3 +324,40 @@ func TestBitStreamRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Decoding goes a batch at a time: every length around the batch size and
+// every seek target must give what was appended.
+func TestFloatBatchesAndSeeks(t *testing.T) {
+	for shape := range shapes {
+		for _, n := range []int{1, 2, 3, floatBatch - 1, floatBatch, floatBatch + 1, 2*floatBatch + 5, 700} {
+			want := genSamples(uint64(n), shape, n)
+			c := NewFloatChunk()
+			for _, p := range want {
+				c.Append(p.t, p.v)
+			}
+			checkSame(t, want, readAll(t, c.Iterator(nil)))
+			var it storage.Iterator
+			for i := 0; i < n; i += 1 + i/7 {
+				it = c.Iterator(it)
+				// Seek to the sample, then between it and the next, then on.
+				if it.SeekTo(want[i].t) != storage.ValFloat || it.AtT() != want[i].t {
+					t.Fatalf("%s/%d: seek to sample %d landed at %d", shape, n, i, it.AtT())
+				}
+				if _, v := it.At(); !sameFloat(v, want[i].v) {
+					t.Fatalf("%s/%d: sample %d value %v, want %v", shape, n, i, v, want[i].v)
+				}
+				vt := it.SeekTo(want[i].t + 1)
+				if i+1 == n {
+					if vt != storage.ValNone {
+						t.Fatalf("%s/%d: seek past the end", shape, n)
+					}
+					continue
+				}
+				if vt != storage.ValFloat || it.AtT() != want[i+1].t {
+					t.Fatalf("%s/%d: seek after sample %d landed at %d", shape, n, i, it.AtT())
+				}
+				checkSame(t, want[i+2:], readAll(t, it))
+			}
+		}
+	}
+}

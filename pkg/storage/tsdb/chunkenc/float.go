@@ -6,8 +6,6 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/prometheus/prometheus/model/histogram"
-
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
@@ -122,10 +120,15 @@ func (c *FloatChunk) Bytes() []byte { return c.w.b }
 func (c *FloatChunk) NumSamples() int { return int(binary.BigEndian.Uint16(c.w.b)) }
 
 // Iterator implements Chunk. The chunk must not be appended to while the
-// iterator is in use; callers copy the bytes of open chunks.
+// iterator is in use; readers beside appends read a View.
 func (c *FloatChunk) Iterator(it storage.Iterator) storage.Iterator {
 	return NewFloatIterator(c.w.b, it)
 }
+
+// View returns the samples appended so far as a chunk that later appends
+// do not change, without copying their bytes. The caller holds off appends
+// while taking it; the chunk must hold a sample.
+func (c *FloatChunk) View() RawChunk { return view(EncFloat, c.w.b) }
 
 // Full says whether the chunk cannot take another sample.
 func (c *FloatChunk) Full() bool { return c.NumSamples() == math.MaxUint16 }
@@ -303,238 +306,3 @@ func FloatChunkFromBytes(b []byte) (*FloatChunk, error) {
 	c.w.free = uint8((8 - used%8) % 8)
 	return c, nil
 }
-
-// FloatIterator decodes a float chunk.
-type FloatIterator struct {
-	r     breader
-	n, i  int
-	mode  uint8
-	tb    *table
-	scale float64
-	enc   floatEncoder
-	v     float64
-	err   error
-}
-
-// NewFloatIterator iterates over the float chunk b, reusing it if possible.
-func NewFloatIterator(b []byte, it storage.Iterator) storage.Iterator {
-	fi, ok := it.(*FloatIterator)
-	if !ok {
-		fi = &FloatIterator{}
-	}
-	fi.reset(b)
-	return fi
-}
-
-func (it *FloatIterator) reset(b []byte) {
-	*it = FloatIterator{i: -1, enc: floatEncoder{xorLead: 0xff}}
-	if len(b) < floatHeader {
-		if len(b) > 0 {
-			it.err = fmt.Errorf("float chunk of %d bytes: %w", len(b), errShortChunk)
-		}
-		return
-	}
-	it.n = int(binary.BigEndian.Uint16(b))
-	it.mode = b[2]
-	it.r = newBReader(b[floatHeader:])
-	it.tb = &valueTables[(it.mode&modeTableMask)>>modeTableShft]
-	if k := it.mode & modeScaleMask; k > 0 {
-		it.scale = pow10[k]
-	}
-}
-
-// Next implements storage.Iterator.
-func (it *FloatIterator) Next() storage.ValueType {
-	if it.err != nil || it.i+1 >= it.n {
-		it.i = it.n
-		return storage.ValNone
-	}
-	it.i++
-	// Fast paths for the common codes; the general readers handle the
-	// first samples, escapes and short buffers.
-	e := &it.enc
-	fastT := false
-	if it.i >= 2 {
-		var x int64
-		if x, fastT = it.r.readCodedFast(&tsTable); fastT {
-			e.dt += x
-			e.t += e.dt
-		}
-	}
-	if !fastT {
-		if err := it.readT(); err != nil {
-			return it.fail(err)
-		}
-	}
-	if it.mode&modeXOR == 0 && it.i >= 1 {
-		if x, ok := it.r.readCodedFast(it.tb); ok {
-			if it.mode&modeDelta != 0 {
-				e.m += x
-			} else {
-				e.dm += x
-				e.m += e.dm
-			}
-			it.setV()
-			return storage.ValFloat
-		}
-	}
-	if err := it.readV(); err != nil {
-		return it.fail(err)
-	}
-	return storage.ValFloat
-}
-
-func (it *FloatIterator) fail(err error) storage.ValueType {
-	it.err = fmt.Errorf("decode float sample %d of %d: %w", it.i, it.n, err)
-	it.i = it.n
-	return storage.ValNone
-}
-
-func (it *FloatIterator) readT() error {
-	e := &it.enc
-	if it.i == 0 {
-		t, err := it.r.readVarint()
-		e.t = t
-		return err
-	}
-	x, esc, err := readCoded(&it.r, &tsTable)
-	if err != nil {
-		return err
-	}
-	if esc {
-		return fmt.Errorf("escaped timestamp")
-	}
-	if it.i == 1 {
-		e.dt = x
-	} else {
-		e.dt += x
-	}
-	e.t += e.dt
-	return nil
-}
-
-func (it *FloatIterator) readV() error {
-	if it.mode&modeXOR != 0 {
-		return it.readXOR()
-	}
-	e := &it.enc
-	if it.i == 0 {
-		esc, err := it.r.readBit()
-		if err != nil {
-			return err
-		}
-		if esc {
-			u, err := it.r.readBits(64)
-			it.v = math.Float64frombits(u)
-			return err
-		}
-		if e.m, err = it.r.readVarint(); err != nil {
-			return err
-		}
-		it.setV()
-		return nil
-	}
-	x, esc, err := readCoded(&it.r, it.tb)
-	if err != nil {
-		return err
-	}
-	if esc {
-		it.v = math.Float64frombits(uint64(x))
-		return nil
-	}
-	if it.mode&modeDelta != 0 {
-		e.m += x
-	} else {
-		e.dm += x
-		e.m += e.dm
-	}
-	it.setV()
-	return nil
-}
-
-func (it *FloatIterator) setV() {
-	it.v = float64(it.enc.m)
-	if it.scale != 0 {
-		it.v /= it.scale
-	}
-}
-
-func (it *FloatIterator) readXOR() error {
-	e := &it.enc
-	if it.i == 0 {
-		u, err := it.r.readBits(64)
-		e.xorPrev, it.v = u, math.Float64frombits(u)
-		return err
-	}
-	same, err := it.r.readBit()
-	if err != nil {
-		return err
-	}
-	if !same {
-		it.v = math.Float64frombits(e.xorPrev)
-		return nil
-	}
-	newWindow, err := it.r.readBit()
-	if err != nil {
-		return err
-	}
-	if newWindow {
-		lead, err := it.r.readBits(5)
-		if err != nil {
-			return err
-		}
-		sig, err := it.r.readBits(6)
-		if err != nil {
-			return err
-		}
-		if sig == 0 {
-			sig = 64
-		}
-		if lead+sig > 64 {
-			return fmt.Errorf("XOR window of %d+%d bits", lead, sig)
-		}
-		e.xorLead, e.xorTrail = uint8(lead), uint8(64-lead-sig)
-	} else if e.xorLead == 0xff {
-		return fmt.Errorf("XOR window reused before one was set")
-	}
-	sig := uint(64 - e.xorLead - e.xorTrail)
-	x, err := it.r.readBits(sig)
-	if err != nil {
-		return err
-	}
-	e.xorPrev ^= x << e.xorTrail
-	it.v = math.Float64frombits(e.xorPrev)
-	return nil
-}
-
-// SeekTo implements storage.Iterator.
-func (it *FloatIterator) SeekTo(t int64) storage.ValueType {
-	if it.i >= 0 && it.i < it.n && it.enc.t >= t {
-		return storage.ValFloat
-	}
-	for {
-		vt := it.Next()
-		if vt == storage.ValNone || it.enc.t >= t {
-			return vt
-		}
-	}
-}
-
-// At implements storage.Iterator.
-func (it *FloatIterator) At() (int64, float64) { return it.enc.t, it.v }
-
-// AtT implements storage.Iterator.
-func (it *FloatIterator) AtT() int64 { return it.enc.t }
-
-// AtHistogram implements storage.Iterator; a float chunk has none.
-func (it *FloatIterator) AtHistogram(h *histogram.Histogram) (int64, *histogram.Histogram) {
-	return it.enc.t, h
-}
-
-// AtFloatHistogram implements storage.Iterator; a float chunk has none.
-func (it *FloatIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
-	return it.enc.t, fh
-}
-
-// Err implements storage.Iterator.
-func (it *FloatIterator) Err() error { return it.err }

@@ -168,6 +168,9 @@ func (c *HistogramChunk) Iterator(it storage.Iterator) storage.Iterator {
 	return NewHistogramIterator(c.w.b, it)
 }
 
+// View is FloatChunk.View for histograms.
+func (c *HistogramChunk) View() RawChunk { return view(c.Encoding(), c.w.b) }
+
 // Append adds a histogram sample (exactly one of h and fh, of the chunk's
 // kind); it returns ErrLayoutChanged when the chunk cannot hold it.
 func (c *HistogramChunk) Append(t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
@@ -300,34 +303,39 @@ func NewHistogramIterator(b []byte, it storage.Iterator) storage.Iterator {
 	if !ok {
 		hi = &HistogramIterator{}
 	}
-	*hi = HistogramIterator{i: -1, ints: hi.ints[:0], floats: hi.floats[:0], prevInts: hi.prevInts[:0], prevFloats: hi.prevFloats[:0]}
 	if len(b) < histHeader {
+		hi.init(0, false, breader{})
 		if len(b) > 0 {
 			hi.err = fmt.Errorf("histogram chunk of %d bytes: %w", len(b), errShortChunk)
 		}
 		return hi
 	}
-	hi.n = int(binary.BigEndian.Uint16(b))
-	hi.float = b[2] == 1
-	hi.r = newBReader(b[histHeader:])
-	if hi.n > 0 {
-		l, err := readLayout(&hi.r)
-		if err != nil {
-			hi.err = fmt.Errorf("decode histogram layout: %w", err)
-			hi.n = 0
-		}
-		hi.layout = l
-		pos, neg := l.buckets()
-		hi.npos = pos
-		if hi.float {
-			hi.floats = slices.Grow(hi.floats, 3+pos+neg)[:3+pos+neg]
-			clear(hi.floats)
-		} else {
-			hi.ints = slices.Grow(hi.ints, 2+pos+neg)[:2+pos+neg]
-			hi.floats = append(hi.floats, 0)
-		}
-	}
+	hi.init(int(binary.BigEndian.Uint16(b)), b[2] == 1, newBReader(b[histHeader:]))
 	return hi
+}
+
+// init starts reading n samples from r, keeping the iterator's buffers.
+func (hi *HistogramIterator) init(n int, float bool, r breader) {
+	*hi = HistogramIterator{i: -1, n: n, float: float, r: r,
+		ints: hi.ints[:0], floats: hi.floats[:0], prevInts: hi.prevInts[:0], prevFloats: hi.prevFloats[:0]}
+	if hi.n == 0 {
+		return
+	}
+	l, err := readLayout(&hi.r)
+	if err != nil {
+		hi.err = fmt.Errorf("decode histogram layout: %w", err)
+		hi.n = 0
+	}
+	hi.layout = l
+	pos, neg := l.buckets()
+	hi.npos = pos
+	if hi.float {
+		hi.floats = slices.Grow(hi.floats, 3+pos+neg)[:3+pos+neg]
+		clear(hi.floats)
+	} else {
+		hi.ints = slices.Grow(hi.ints, 2+pos+neg)[:2+pos+neg]
+		hi.floats = append(hi.floats, 0)
+	}
 }
 
 // Next implements storage.Iterator.
@@ -395,11 +403,9 @@ func (it *HistogramIterator) countsFell() bool {
 }
 
 func (it *HistogramIterator) readFields() error {
-	fi := FloatIterator{r: it.r, i: it.i, enc: it.ts}
-	if err := fi.readT(); err != nil {
+	if err := readTimestamp(&it.r, &it.ts, it.i); err != nil {
 		return err
 	}
-	it.r, it.ts = fi.r, fi.enc
 	hint, err := it.r.readBits(2)
 	if err != nil {
 		return err
@@ -510,12 +516,12 @@ func normalizeNil(spans ...*[]histogram.Span) {
 // AtFloatHistogram returns the current histogram as a float histogram,
 // converting an integer one; fh is overwritten when given.
 func (it *HistogramIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int64, *histogram.FloatHistogram) {
-	if !it.float {
-		_, h := it.AtHistogram(nil)
-		return it.ts.t, h.ToFloat(fh)
-	}
 	if fh == nil {
 		fh = &histogram.FloatHistogram{}
+	}
+	if !it.float {
+		it.intsToFloat(fh)
+		return it.ts.t, fh
 	}
 	l := it.layout
 	f := func(u uint64) float64 { return math.Float64frombits(u) }
@@ -550,6 +556,45 @@ func (it *HistogramIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int
 		fh.CustomValues = nil
 	}
 	return it.ts.t, fh
+}
+
+// intsToFloat sets fh to the current integer histogram, as
+// Histogram.ToFloat would, reusing fh's slices: no allocation per sample.
+func (it *HistogramIterator) intsToFloat(fh *histogram.FloatHistogram) {
+	l := it.layout
+	*fh = histogram.FloatHistogram{
+		CounterResetHint: it.hint,
+		Schema:           l.schema,
+		ZeroThreshold:    l.zeroThreshold,
+		ZeroCount:        float64(it.ints[1]),
+		Count:            float64(it.ints[0]),
+		Sum:              math.Float64frombits(it.floats[0]),
+		PositiveSpans:    append(fh.PositiveSpans[:0], l.pos...),
+		NegativeSpans:    append(fh.NegativeSpans[:0], l.neg...),
+		PositiveBuckets:  appendAbsolute(fh.PositiveBuckets[:0], it.ints[2:2+it.npos]),
+		NegativeBuckets:  appendAbsolute(fh.NegativeBuckets[:0], it.ints[2+it.npos:]),
+		CustomValues:     append(fh.CustomValues[:0], l.custom...),
+	}
+	normalizeNil(&fh.PositiveSpans, &fh.NegativeSpans)
+	if len(fh.PositiveBuckets) == 0 {
+		fh.PositiveBuckets = nil
+	}
+	if len(fh.NegativeBuckets) == 0 {
+		fh.NegativeBuckets = nil
+	}
+	if len(fh.CustomValues) == 0 {
+		fh.CustomValues = nil
+	}
+}
+
+// appendAbsolute appends the counts of delta-coded integer buckets.
+func appendAbsolute(dst []float64, deltas []int64) []float64 {
+	var cur int64
+	for _, d := range deltas {
+		cur += d
+		dst = append(dst, float64(cur))
+	}
+	return dst
 }
 
 // HistogramChunkFromBytes reopens a histogram chunk for appending by

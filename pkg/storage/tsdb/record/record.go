@@ -30,10 +30,30 @@ const (
 	// records of samples accepted as out of order.
 	TypeOOOHistograms      Type = 7
 	TypeOOOFloatHistograms Type = 8
+
+	// STFlag, added to the type of a samples or histogram record, says
+	// that each of its samples carries a start timestamp. Records carry
+	// them only when one of their samples has one, so that batches without
+	// any are logged as before.
+	STFlag Type = 0x40
 )
+
+// Base is the type of the records without start timestamps that t, a
+// flagged samples or histogram type, stands for; any other type is its
+// own (flagged series or exemplar records are of no known type).
+func (t Type) Base() Type {
+	if b := t &^ STFlag; t&STFlag != 0 && b >= TypeSamples && b <= TypeOOOFloatHistograms && b != TypeExemplars {
+		return b
+	}
+	return t
+}
+
+// HasST says that records of type t carry start timestamps.
+func (t Type) HasST() bool { return t.Base() != t }
 
 // Late says whether records of type t hold samples accepted out of order.
 func Late(t Type) bool {
+	t = t.Base()
 	return t == TypeOOOSamples || t == TypeOOOHistograms || t == TypeOOOFloatHistograms
 }
 
@@ -43,17 +63,20 @@ type RefSeries struct {
 	Labels labels.Labels
 }
 
-// RefSample is one float sample of a series.
+// RefSample is one float sample of a series; ST is its start timestamp,
+// 0 when unknown.
 type RefSample struct {
 	Ref uint64
 	T   int64
 	V   float64
+	ST  int64
 }
 
 // RefHistogram is one native histogram sample; exactly one of H and FH is set.
 type RefHistogram struct {
 	Ref uint64
 	T   int64
+	ST  int64
 	H   *histogram.Histogram
 	FH  *histogram.FloatHistogram
 }
@@ -111,6 +134,58 @@ type SamplesEncoder struct {
 	prevT   int64
 }
 
+// StartWithST begins a samples record whose samples carry start
+// timestamps: they are added with AppendWithST.
+func (e *SamplesEncoder) StartWithST(b []byte, late bool) []byte {
+	b = e.Start(b, late)
+	b[len(b)-1] |= byte(STFlag)
+	return b
+}
+
+// AppendWithST adds a sample and its start timestamp to a record begun
+// by StartWithST.
+func (e *SamplesEncoder) AppendWithST(b []byte, ref uint64, t, st int64, v float64) []byte {
+	return appendST(e.Append(b, ref, t, v), t, st)
+}
+
+// appendST codes a start timestamp: 0 for none, else 1 + the zig-zag
+// coded distance to its sample's time (small for deltas and recent
+// starts). A distance of exactly -2^63 would read back as none.
+func appendST(b []byte, t, st int64) []byte {
+	if st == 0 {
+		return append(b, 0)
+	}
+	d := t - st
+	return binary.AppendUvarint(b, (uint64(d<<1)^uint64(d>>63))+1)
+}
+
+func (r *reader) st(t int64) int64 {
+	u := r.uvarint()
+	if u == 0 {
+		return 0
+	}
+	u--
+	return t - (int64(u>>1) ^ -int64(u&1))
+}
+
+func anySTSample(samples []RefSample) bool {
+	for _, s := range samples {
+		if s.ST != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func anySTHistogram(hs []RefHistogram) bool {
+	for _, s := range hs {
+		if s.ST != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Start begins a samples record (late: an out-of-order samples record).
 func (e *SamplesEncoder) Start(b []byte, late bool) []byte {
 	*e = SamplesEncoder{}
@@ -130,6 +205,10 @@ func (e *SamplesEncoder) Append(b []byte, ref uint64, t int64, v float64) []byte
 }
 
 func encodeSamples(b []byte, t Type, samples []RefSample) []byte {
+	withST := anySTSample(samples)
+	if withST {
+		t |= STFlag
+	}
 	b = append(b, byte(t))
 	var prevRef uint64
 	var prevT int64
@@ -137,6 +216,9 @@ func encodeSamples(b []byte, t Type, samples []RefSample) []byte {
 		b = binary.AppendVarint(b, int64(s.Ref-prevRef))
 		b = binary.AppendVarint(b, s.T-prevT)
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.V))
+		if withST {
+			b = appendST(b, s.T, s.ST)
+		}
 		prevRef, prevT = s.Ref, s.T
 	}
 	return b
@@ -154,19 +236,26 @@ func EncodeOOOHistograms(b []byte, hs []RefHistogram, float bool) []byte {
 }
 
 func encodeHistograms(b []byte, hs []RefHistogram, float, late bool) []byte {
+	t := TypeHistograms
 	switch {
 	case float && late:
-		b = append(b, byte(TypeOOOFloatHistograms))
+		t = TypeOOOFloatHistograms
 	case float:
-		b = append(b, byte(TypeFloatHistogram))
+		t = TypeFloatHistogram
 	case late:
-		b = append(b, byte(TypeOOOHistograms))
-	default:
-		b = append(b, byte(TypeHistograms))
+		t = TypeOOOHistograms
 	}
+	withST := anySTHistogram(hs)
+	if withST {
+		t |= STFlag
+	}
+	b = append(b, byte(t))
 	for _, s := range hs {
 		b = binary.AppendUvarint(b, s.Ref)
 		b = binary.AppendVarint(b, s.T)
+		if withST {
+			b = appendST(b, s.T, s.ST)
+		}
 		if float {
 			b = appendFloatHistogram(b, s.FH)
 		} else {
@@ -376,8 +465,9 @@ func (Decoder) Series(b []byte, into []RefSeries) ([]RefSeries, error) {
 // Samples decodes a samples or out-of-order samples record, appending to
 // into.
 func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
-	if TypeOf(b) != TypeSamples && TypeOf(b) != TypeOOOSamples {
-		return into, fmt.Errorf("record type %d, want %d or %d", TypeOf(b), TypeSamples, TypeOOOSamples)
+	typ := TypeOf(b)
+	if typ.Base() != TypeSamples && typ.Base() != TypeOOOSamples {
+		return into, fmt.Errorf("record type %d, want %d or %d", typ, TypeSamples, TypeOOOSamples)
 	}
 	r := &reader{b: b[1:]}
 	var ref uint64
@@ -385,9 +475,12 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 	for len(r.b) > 0 && r.err == nil {
 		ref += uint64(r.varint())
 		t += r.varint()
-		v := r.f64()
+		s := RefSample{Ref: ref, T: t, V: r.f64()}
+		if typ.HasST() {
+			s.ST = r.st(t)
+		}
 		if r.err == nil {
-			into = append(into, RefSample{Ref: ref, T: t, V: v})
+			into = append(into, s)
 		}
 	}
 	return into, r.err
@@ -395,14 +488,18 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 
 // Histograms decodes an integer or float histogram record.
 func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error) {
-	t := TypeOf(b)
+	typ := TypeOf(b)
+	t := typ.Base()
 	float := t == TypeFloatHistogram || t == TypeOOOFloatHistograms
 	if !float && t != TypeHistograms && t != TypeOOOHistograms {
-		return into, fmt.Errorf("record type %d is not a histogram record", t)
+		return into, fmt.Errorf("record type %d is not a histogram record", typ)
 	}
 	r := &reader{b: b[1:]}
 	for len(r.b) > 0 && r.err == nil {
 		s := RefHistogram{Ref: r.uvarint(), T: r.varint()}
+		if typ.HasST() {
+			s.ST = r.st(s.T)
+		}
 		if float {
 			s.FH = r.floatHistogram()
 		} else {

@@ -16,7 +16,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || len(gotS) != 2 || !labels.Equal(gotS[0].Labels, series[0].Labels) || gotS[1].Ref != 900 {
 		t.Fatalf("series: %v %v", gotS, err)
 	}
-	samples := []RefSample{{1, 1000, 1.5}, {900, 999, math.Float64frombits(value.StaleNaN)}, {2, -5, math.Inf(1)}}
+	samples := []RefSample{{Ref: 1, T: 1000, V: 1.5}, {Ref: 900, T: 999, V: math.Float64frombits(value.StaleNaN)}, {Ref: 2, T: -5, V: math.Inf(1)}}
 	gotF, err := d.Samples(EncodeSamples(nil, samples), nil)
 	if err != nil || len(gotF) != 3 {
 		t.Fatalf("samples: %v %v", gotF, err)
@@ -51,7 +51,8 @@ func TestRoundTrip(t *testing.T) {
 // panics and huge allocations are not.
 func FuzzDecode(f *testing.F) {
 	f.Add(EncodeSeries(nil, []RefSeries{{Ref: 1, Labels: labels.FromStrings("a", "b")}}))
-	f.Add(EncodeSamples(nil, []RefSample{{1, 2, 3}}))
+	f.Add(EncodeSamples(nil, []RefSample{{Ref: 1, T: 2, V: 3}}))
+	f.Add(EncodeSamples(nil, []RefSample{{Ref: 1, T: 2, V: 3, ST: 1}}))
 	f.Add(EncodeHistograms(nil, []RefHistogram{{Ref: 1, T: 2, H: &histogram.Histogram{Count: 1, PositiveSpans: []histogram.Span{{Length: 1}}, PositiveBuckets: []int64{1}}}}, false))
 	f.Add(EncodeExemplars(nil, []RefExemplar{{Ref: 1, Labels: labels.FromStrings("t", "x")}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -59,12 +60,84 @@ func FuzzDecode(f *testing.F) {
 		switch TypeOf(b) {
 		case TypeSeries:
 			d.Series(b, nil)
-		case TypeSamples:
+		case TypeSamples, TypeSamples | STFlag:
 			d.Samples(b, nil)
-		case TypeHistograms, TypeFloatHistogram:
+		case TypeHistograms, TypeFloatHistogram, TypeHistograms | STFlag, TypeFloatHistogram | STFlag:
 			d.Histograms(b, nil)
 		case TypeExemplars:
 			d.Exemplars(b, nil)
 		}
 	})
+}
+
+func TestStartTimestamps(t *testing.T) {
+	var d Decoder
+	samples := []RefSample{
+		{Ref: 1, T: 1000, V: 1, ST: 999},
+		{Ref: 2, T: 1000, V: 2},
+		{Ref: 3, T: 5000, V: 3, ST: 1_600_000_000_000},
+		{Ref: 4, T: 5000, V: 4, ST: 5001},
+		{Ref: 5, T: math.MaxInt64, V: 5, ST: math.MinInt64 + 1},
+	}
+	for _, late := range []bool{false, true} {
+		b := EncodeSamples(nil, samples)
+		if late {
+			b = EncodeOOOSamples(nil, samples)
+		}
+		if !TypeOf(b).HasST() || Late(TypeOf(b)) != late {
+			t.Fatalf("record type %d", TypeOf(b))
+		}
+		got, err := d.Samples(b, nil)
+		if err != nil || len(got) != len(samples) {
+			t.Fatalf("samples: %v %v", got, err)
+		}
+		for i := range samples {
+			if got[i] != samples[i] {
+				t.Errorf("sample %d: %+v, want %+v", i, got[i], samples[i])
+			}
+		}
+	}
+	// The incremental encoder codes the same record.
+	var e SamplesEncoder
+	b := e.StartWithST(nil, false)
+	for _, s := range samples {
+		b = e.AppendWithST(b, s.Ref, s.T, s.ST, s.V)
+	}
+	if want := EncodeSamples(nil, samples); string(b) != string(want) {
+		t.Error("SamplesEncoder and EncodeSamples differ")
+	}
+	// Without start timestamps, records are as before.
+	if TypeOf(EncodeSamples(nil, samples[1:2])) != TypeSamples {
+		t.Error("record without start timestamps flagged")
+	}
+	h := &histogram.Histogram{Count: 1, PositiveSpans: []histogram.Span{{Length: 1}}, PositiveBuckets: []int64{1}}
+	hs := []RefHistogram{{Ref: 1, T: 10, ST: 5, H: h}, {Ref: 2, T: 20, H: h}}
+	got, err := d.Histograms(EncodeOOOHistograms(nil, hs, false), nil)
+	if err != nil || len(got) != 2 || got[0].ST != 5 || got[1].ST != 0 || !got[0].H.Equals(h) {
+		t.Fatalf("histograms: %+v %v", got, err)
+	}
+	fhs := []RefHistogram{{Ref: 1, T: 10, ST: 9, FH: h.ToFloat(nil)}}
+	b = EncodeHistograms(nil, fhs, true)
+	if TypeOf(b) != TypeFloatHistogram|STFlag {
+		t.Fatalf("float histogram record type %d", TypeOf(b))
+	}
+	if got, err := d.Histograms(b, nil); err != nil || got[0].ST != 9 || !got[0].FH.Equals(fhs[0].FH) {
+		t.Fatalf("float histograms: %+v %v", got, err)
+	}
+}
+
+func TestFlaggedTypes(t *testing.T) {
+	for _, typ := range []Type{TypeSamples, TypeHistograms, TypeFloatHistogram, TypeOOOSamples, TypeOOOHistograms, TypeOOOFloatHistograms} {
+		if f := typ | STFlag; f.Base() != typ || !f.HasST() || typ.HasST() || Late(f) != Late(typ) {
+			t.Errorf("type %d flagged: base %d", typ, f.Base())
+		}
+	}
+	for _, typ := range []Type{TypeSeries, TypeExemplars, 20, 21} {
+		if f := typ | STFlag; f.Base() != f || f.HasST() {
+			t.Errorf("type %d flagged: base %d, HasST %v", typ, f.Base(), f.HasST())
+		}
+	}
+	if _, err := (Decoder{}).Series(append([]byte{byte(TypeSeries | STFlag)}, 1, 0), nil); err == nil {
+		t.Error("flagged series record decoded")
+	}
 }

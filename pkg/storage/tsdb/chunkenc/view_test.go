@@ -1,0 +1,82 @@
+package chunkenc
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/histogram"
+
+	"github.com/graftlabs/graft/pkg/storage"
+)
+
+// A view taken after each append reads exactly the samples appended so
+// far, while appends go on in another goroutine (run with -race: appends
+// write the header and the last byte, which views must not read).
+func TestFloatChunkViews(t *testing.T) {
+	for shape := range shapes {
+		t.Run(shape, func(t *testing.T) {
+			samples := genSamples(7, shape, 300)
+			c := NewFloatChunk()
+			views := make(chan RawChunk, len(samples))
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var it storage.Iterator
+				for v := range views {
+					it = v.Iterator(it)
+					got := readAll(t, it)
+					checkSame(t, samples[:v.NumSamples()], got)
+					checkSame(t, got, readAll(t, NewFloatIterator(v.Bytes(), nil)))
+				}
+			}()
+			var mtx sync.Mutex // the head's series lock
+			for _, s := range samples {
+				mtx.Lock()
+				c.Append(s.t, s.v)
+				views <- c.View()
+				mtx.Unlock()
+			}
+			close(views)
+			wg.Wait()
+		})
+	}
+}
+
+func TestHistogramChunkViews(t *testing.T) {
+	c := NewHistogramChunk(false)
+	views := make(chan RawChunk, 100)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var it storage.Iterator
+		var h *histogram.Histogram
+		for v := range views {
+			it = v.Iterator(it)
+			n := 0
+			for it.Next() == storage.ValHistogram {
+				var ts int64
+				ts, h = it.AtHistogram(h)
+				if ts != int64(n)*15000 || !h.Equals(testHistogram(n)) {
+					t.Errorf("view of %d: sample %d: %d %v", v.NumSamples(), n, ts, h)
+				}
+				n++
+			}
+			if it.Err() != nil || n != v.NumSamples() {
+				t.Errorf("view of %d samples read %d: %v", v.NumSamples(), n, it.Err())
+			}
+		}
+	}()
+	var mtx sync.Mutex
+	for i := range 100 {
+		mtx.Lock()
+		if err := c.Append(int64(i)*15000, testHistogram(i), nil); err != nil {
+			t.Fatal(err)
+		}
+		views <- c.View()
+		mtx.Unlock()
+	}
+	close(views)
+	wg.Wait()
+}
