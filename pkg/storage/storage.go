@@ -177,6 +177,19 @@ type StartTimestampIterator interface {
 	AtST() int64
 }
 
+// NewestIterator is implemented by iterators that can position on the
+// newest sample at or before a time without reading the samples before it,
+// where their storage keeps it at hand (a TSDB's open chunk knows its last
+// sample). Instant selectors evaluated at the newest data (rules, instant
+// queries) then skip the lookback's decoding.
+type NewestIterator interface {
+	// SeekNewest positions an iterator that has not moved yet on the
+	// newest sample with timestamp <= t, and returns its type and true.
+	// It returns false, leaving the iterator as it was, when it cannot do
+	// so cheaply or there is no such sample; the caller then seeks.
+	SeekNewest(t int64) (ValueType, bool)
+}
+
 // ExemplarQueryable opens exemplar queriers.
 type ExemplarQueryable interface {
 	ExemplarQuerier(ctx context.Context) (ExemplarQuerier, error)
