@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -316,8 +317,13 @@ func (s *chunkSlab) reserve(n, series int) []headChunk {
 	return s.buf[len(s.buf):len(s.buf)]
 }
 
-// commit keeps a list returned by reserve and filled within its room.
+// commit keeps a list returned by reserve and filled. A list that
+// outgrew its room was moved by append: it is returned as it is.
 func (s *chunkSlab) commit(list []headChunk) []headChunk {
+	room := s.buf[len(s.buf):cap(s.buf)]
+	if len(list) == 0 || len(list) > len(room) || &list[0] != &room[0] {
+		return slices.Clip(list)
+	}
 	start := len(s.buf)
 	s.buf = s.buf[:start+len(list)]
 	return s.buf[start : start+len(list) : start+len(list)]

@@ -205,13 +205,25 @@ func (s *memSeries) truncate(mint int64) int {
 // snapshot returns the chunks overlapping [mint, maxt], the open one as a
 // view (its samples so far, bytes shared: appends go on while a query
 // reads it), in-order chunks before inOrderMin left out (blocks hold
-// them), late chunks last. With labelsOnly, only the chunks' time ranges
-// are set.
-func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk) []headChunk {
+// them), late chunks last, in a list carved from slab (series: how many
+// more series will take lists from it). With labelsOnly, only the chunks'
+// time ranges are set.
+func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, slab *chunkSlab, series int) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	lateMin := mint
 	mint = max(mint, inOrderMin)
+	openIn := s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt
+	n := 0
+	for _, c := range s.sealed {
+		if c.maxT >= mint && c.minT <= maxt {
+			n++
+		}
+	}
+	if openIn {
+		n++
+	}
+	into := slab.reserve(n+s.oooChunksIn(lateMin, maxt), series)
 	for _, c := range s.sealed {
 		if c.maxT >= mint && c.minT <= maxt {
 			if labelsOnly {
@@ -220,14 +232,14 @@ func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into
 			into = append(into, c)
 		}
 	}
-	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
+	if openIn {
 		c := headChunk{minT: s.openMinT, maxT: s.maxT.Load()}
 		if !labelsOnly {
 			c.chunk = s.open.View()
 		}
 		into = append(into, c)
 	}
-	return s.oooSnapshot(lateMin, maxt, labelsOnly, into)
+	return slab.commit(s.oooSnapshot(lateMin, maxt, labelsOnly, into))
 }
 
 // hasDataIn says whether the series has samples in [mint, maxt). Callers

@@ -85,18 +85,15 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 		return errSet{err}
 	}
 	out := make([]seriesChunks, 0, len(series))
-	// One backing array for the chunk lists instead of one per series.
-	chunks := make([]headChunk, 0, len(series))
+	var slab chunkSlab // the chunk lists, instead of one allocation each
 	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return errSet{err}
 			}
 		}
-		start := len(chunks)
-		chunks = s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, chunks)
-		if len(chunks) > start {
-			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks[start:len(chunks):len(chunks)]})
+		if chunks := s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, &slab, len(series)-i); len(chunks) > 0 {
+			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks})
 		}
 	}
 	return &listSet{list: out}
@@ -209,12 +206,15 @@ type mergeSet struct {
 	// in slab.
 	joined []seriesChunks
 	slab   chunkSlab
-	err    error
+	// hint is the most series a set holds, done how many were merged.
+	hint, done int
+	err        error
 }
 
 func newMergeSet(sets []chunkSeriesSet) *mergeSet {
 	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]*seriesChunks, len(sets)), same: make([]int, 0, len(sets))}
-	for i := range sets {
+	for i, s := range sets {
+		m.hint = max(m.hint, sizeHint(s))
 		m.advance(i)
 	}
 	return m
@@ -245,6 +245,7 @@ func (m *mergeSet) Next() bool {
 		return false
 	}
 	m.same = m.same[:0]
+	m.done++
 	n := 0
 	for i := range m.sets {
 		if m.ok[i] && (i == best || labels.Equal(m.at[i].lset, m.at[best].lset)) {
@@ -254,7 +255,7 @@ func (m *mergeSet) Next() bool {
 	}
 	m.cur = m.at[best]
 	if len(m.same) > 1 {
-		list := m.slab.reserve(n, 0)
+		list := m.slab.reserve(n, m.hint-m.done+1)
 		for _, i := range m.same {
 			list = append(list, m.at[i].chunks...)
 		}
