@@ -190,6 +190,17 @@ type NewestIterator interface {
 	SeekNewest(t int64) (ValueType, bool)
 }
 
+// FloatBatchIterator is implemented by iterators that decode float
+// samples in batches: readers may take them a batch at a time instead of
+// one Next and At per sample.
+type FloatBatchIterator interface {
+	// Floats returns the current sample, a float, and the float samples
+	// after it that are decoded already, and leaves the iterator on the
+	// last of them; nil when it has none at hand. The slices are valid
+	// until the iterator moves.
+	Floats() (ts []int64, vs []float64)
+}
+
 // ExemplarQueryable opens exemplar queriers.
 type ExemplarQueryable interface {
 	ExemplarQuerier(ctx context.Context) (ExemplarQuerier, error)

@@ -555,6 +555,14 @@ func (it *chunksIterator) SeekNewest(t int64) (storage.ValueType, bool) {
 	return storage.ValFloat, true
 }
 
+// Floats implements storage.FloatBatchIterator, inside the range only.
+func (it *chunksIterator) Floats() ([]int64, []float64) {
+	if it.fast == nil {
+		return nil, nil
+	}
+	return it.fast.Floats()
+}
+
 func (it *chunksIterator) At() (int64, float64) {
 	if it.fast != nil {
 		return it.fast.At()

@@ -480,6 +480,16 @@ func (it *FloatIterator) SeekTo(t int64) storage.ValueType {
 // At implements storage.Iterator.
 func (it *FloatIterator) At() (int64, float64) { return it.ts[it.k], it.vs[it.k] }
 
+// Floats implements storage.FloatBatchIterator: the rest of the batch.
+func (it *FloatIterator) Floats() ([]int64, []float64) {
+	if it.done || it.k >= it.kn {
+		return nil, nil
+	}
+	k := it.k
+	it.k = it.kn - 1
+	return it.ts[k:it.kn], it.vs[k:it.kn]
+}
+
 // AtT implements storage.Iterator.
 func (it *FloatIterator) AtT() int64 { return it.ts[it.k] }
 
