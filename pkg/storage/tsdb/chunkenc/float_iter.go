@@ -140,7 +140,7 @@ func (it *FloatIterator) xorRun(m int) int {
 				k := (64 - nb) >> 3
 				buf |= binary.BigEndian.Uint64(b[bi:]) >> nb
 				bi, nb = bi+int(k), nb+k<<3
-			} else {
+			} else if bi < len(b) || it.r.hasTail {
 				bi, buf, nb = it.r.refillSlow(bi, buf, nb)
 			}
 		}
@@ -232,7 +232,7 @@ func (it *FloatIterator) intRun(m int) int {
 				k := (64 - nb) >> 3
 				buf |= binary.BigEndian.Uint64(b[bi:]) >> nb
 				bi, nb = bi+int(k), nb+k<<3
-			} else {
+			} else if bi < len(b) || it.r.hasTail {
 				bi, buf, nb = it.r.refillSlow(bi, buf, nb)
 			}
 		}
