@@ -113,7 +113,10 @@ func (hs headSource) labelValues(_ context.Context, name string) ([]string, erro
 type querier struct {
 	sources    []source
 	mint, maxt int64
-	release    func()
+	// db, held and epoch are released by Close: nil db once closed.
+	db    *DB
+	held  []*Block
+	epoch uint64
 	// down are the downsampled blocks by the block they were made from.
 	down map[string]*Block
 }
@@ -337,10 +340,14 @@ func (q *querier) ConcurrentReads() bool { return true }
 
 // Close implements storage.Querier.
 func (q *querier) Close() error {
-	if q.release != nil {
-		q.release()
-		q.release = nil
+	if q.db == nil {
+		return nil
 	}
+	q.db.head.readers.exit(q.epoch)
+	for _, b := range q.held {
+		b.release()
+	}
+	q.db = nil
 	return nil
 }
 
