@@ -14,7 +14,8 @@ import (
 //	GRAFT_Q='rate(a_hundred[1m])' GRAFT_STEPS=1000 go test ./bench -run - -bench PromQLQuery -cpuprofile cpu.out
 //
 // GRAFT_DATA=native runs it over the native histograms of the suite (two
-// hours at a 30s step; GRAFT_STEPS does not apply). It skips without GRAFT_Q.
+// hours at a 30s step; GRAFT_STEPS does not apply). GRAFT_FULL=1 loads the
+// full suite's data instead of the quick one's. It skips without GRAFT_Q.
 func BenchmarkPromQLQuery(b *testing.B) {
 	q := os.Getenv("GRAFT_Q")
 	if q == "" {
@@ -29,7 +30,7 @@ func BenchmarkPromQLQuery(b *testing.B) {
 		steps = n
 	}
 	ctx := context.Background()
-	sc := scaleFor(true)
+	sc := scaleFor(os.Getenv("GRAFT_FULL") == "")
 	data, err := newBenchData(b.TempDir())
 	if err != nil {
 		b.Fatal(err)

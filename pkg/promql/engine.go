@@ -400,7 +400,7 @@ func (q *Query) run(ctx context.Context) (*Result, error) {
 	res := &Result{
 		Value:       val,
 		Annotations: ev.annos,
-		Stats:       Stats{TotalSamples: ev.budget.read, PeakSamples: ev.budget.peak},
+		Stats:       Stats{TotalSamples: ev.budget.read, PeakSamples: int(ev.budget.peak.Load())},
 	}
 	if _, ok := val.(Matrix); ok {
 		res.arena = ev.arena

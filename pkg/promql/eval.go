@@ -381,9 +381,9 @@ func (ev *evaluator) evalUnary(e *parser.UnaryExpr) (any, error) {
 type sampleBudget struct {
 	max  int64
 	cur  atomic.Int64
-	peak int
-	read int64 // samples read from storage, for stats
-	mu   sync.Mutex
+	peak atomic.Int64
+	mu   sync.Mutex // guards read
+	read int64      // samples read from storage, for stats
 }
 
 func (b *sampleBudget) current() int64 { return b.cur.Load() }
@@ -393,10 +393,8 @@ func (b *sampleBudget) add(n int) error {
 	if c > b.max {
 		return errTooManySamples
 	}
-	if int(c) > b.peak {
-		b.mu.Lock()
-		b.peak = max(b.peak, int(c))
-		b.mu.Unlock()
+	// Workers add at once: raise the peak without losing a higher one.
+	for p := b.peak.Load(); c > p && !b.peak.CompareAndSwap(p, c); p = b.peak.Load() {
 	}
 	return nil
 }

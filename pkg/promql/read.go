@@ -86,12 +86,22 @@ type cursor struct {
 	// show them.
 	feed    bool
 	scratch *histogram.FloatHistogram
+	// fb hands out decoded floats a batch at a time (nil: the iterator
+	// cannot, or start timestamps are read along). bts and bvs are the
+	// batch, bi the current sample in it; the iterator is on its last.
+	fb  storage.FloatBatchIterator
+	bts []int64
+	bvs []float64
+	bi  int
 }
 
 func (c *cursor) reset(it storage.Iterator, wantST bool) {
 	*c = cursor{it: it, scratch: c.scratch}
 	if wantST {
 		c.st, _ = it.(storage.StartTimestampIterator)
+	}
+	if c.st == nil {
+		c.fb, _ = it.(storage.FloatBatchIterator)
 	}
 }
 
@@ -101,6 +111,13 @@ func (c *cursor) seek(t int64) {
 	if c.started && (c.typ == storage.ValNone || c.t >= t) {
 		return
 	}
+	if n := len(c.bts); n > 0 && c.bts[n-1] >= t {
+		for c.bts[c.bi] < t {
+			c.bi++
+		}
+		c.t, c.v = c.bts[c.bi], c.bvs[c.bi]
+		return
+	}
 	c.started = true
 	c.typ = c.it.SeekTo(t)
 	c.load()
@@ -108,6 +125,11 @@ func (c *cursor) seek(t int64) {
 
 // next consumes the current sample.
 func (c *cursor) next() {
+	if c.bi+1 < len(c.bts) {
+		c.bi++
+		c.t, c.v = c.bts[c.bi], c.bvs[c.bi]
+		return
+	}
 	if !c.started {
 		c.started = true
 	} else if c.typ == storage.ValNone {
@@ -120,9 +142,16 @@ func (c *cursor) next() {
 // load reads the current sample's timestamp (and value, for a float: one
 // call instead of two).
 func (c *cursor) load() {
+	c.bts, c.bvs, c.bi = nil, nil, 0
 	switch c.typ {
 	case storage.ValNone:
 	case storage.ValFloat:
+		if c.fb != nil {
+			if c.bts, c.bvs = c.fb.Floats(); len(c.bts) > 0 {
+				c.t, c.v = c.bts[0], c.bvs[0]
+				return
+			}
+		}
 		c.t, c.v = c.it.At()
 	default:
 		c.t = c.it.AtT()

@@ -189,6 +189,9 @@ func (w *lookbackWalker) at(ref, lookback int64) bool {
 // sixteenth of the lookback, and a seek there spares reading the rest.
 func (w *lookbackWalker) position(ref, lo, lookback int64) {
 	w.has = false
+	if w.reopen != nil && w.seekNewest(ref) {
+		return
+	}
 	if probe := ref - lookback/16; w.reopen != nil && probe > lo+1 {
 		w.c.seek(probe)
 		if w.c.typ != storage.ValNone && w.c.t <= ref {
@@ -197,6 +200,23 @@ func (w *lookbackWalker) position(ref, lo, lookback int64) {
 		w.c.reset(w.reopen(), w.wantST) // none there: start over
 	}
 	w.c.seek(lo + 1)
+}
+
+// seekNewest positions a fresh cursor on the newest sample at or before
+// ref where the storage has it at hand: only that sample matters to the
+// step, the ones before it in the lookback need not be read.
+func (w *lookbackWalker) seekNewest(ref int64) bool {
+	ni, ok := w.c.it.(storage.NewestIterator)
+	if !ok || w.c.started {
+		return false
+	}
+	vt, ok := ni.SeekNewest(ref)
+	if !ok {
+		return false
+	}
+	w.c.started, w.c.typ = true, vt
+	w.c.load()
+	return true
 }
 
 func (w *lookbackWalker) consume() {

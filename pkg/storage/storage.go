@@ -177,6 +177,30 @@ type StartTimestampIterator interface {
 	AtST() int64
 }
 
+// NewestIterator is implemented by iterators that can position on the
+// newest sample at or before a time without reading the samples before it,
+// where their storage keeps it at hand (a TSDB's open chunk knows its last
+// sample). Instant selectors evaluated at the newest data (rules, instant
+// queries) then skip the lookback's decoding.
+type NewestIterator interface {
+	// SeekNewest positions an iterator that has not moved yet on the
+	// newest sample with timestamp <= t, and returns its type and true.
+	// It returns false, leaving the iterator as it was, when it cannot do
+	// so cheaply or there is no such sample; the caller then seeks.
+	SeekNewest(t int64) (ValueType, bool)
+}
+
+// FloatBatchIterator is implemented by iterators that decode float
+// samples in batches: readers may take them a batch at a time instead of
+// one Next and At per sample.
+type FloatBatchIterator interface {
+	// Floats returns the current sample, a float, and the float samples
+	// after it that are decoded already, and leaves the iterator on the
+	// last of them; nil when it has none at hand. The slices are valid
+	// until the iterator moves.
+	Floats() (ts []int64, vs []float64)
+}
+
 // ExemplarQueryable opens exemplar queriers.
 type ExemplarQueryable interface {
 	ExemplarQuerier(ctx context.Context) (ExemplarQuerier, error)

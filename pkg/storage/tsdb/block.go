@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -230,8 +231,9 @@ type blockSeriesSet struct {
 	sb    labels.ScratchBuilder
 	metas []index.ChunkMeta
 	slab  chunkSlab
-	cur   seriesChunks
-	err   error
+	// series holds the series handed out, allocated a few at a time.
+	series []seriesChunks
+	err    error
 }
 
 func (s *blockSeriesSet) Next() bool {
@@ -250,7 +252,6 @@ func (s *blockSeriesSet) Next() bool {
 			s.fail(err)
 			return false
 		}
-		s.cur = seriesChunks{lset: lset}
 		list := s.slab.reserve(s.inRange(metas), len(s.ids)-s.i+1)
 		for _, m := range metas {
 			if m.MaxT < s.mint || m.MinT > s.maxt {
@@ -268,7 +269,10 @@ func (s *blockSeriesSet) Next() bool {
 			list = append(list, headChunk{minT: m.MinT, maxT: m.MaxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}})
 		}
 		if len(list) > 0 {
-			s.cur.chunks = s.slab.commit(list)
+			if len(s.series) == cap(s.series) {
+				s.series = make([]seriesChunks, 0, min(len(s.ids)-s.i+1, 256))
+			}
+			s.series = append(s.series, seriesChunks{lset: lset, chunks: s.slab.commit(list)})
 			return true
 		}
 	}
@@ -291,8 +295,8 @@ func (s *blockSeriesSet) fail(err error) {
 	s.err = fmt.Errorf("block %s: %w", s.b.meta.ULID, err)
 }
 
-func (s *blockSeriesSet) At() seriesChunks { return s.cur }
-func (s *blockSeriesSet) Err() error       { return s.err }
+func (s *blockSeriesSet) At() *seriesChunks { return &s.series[len(s.series)-1] }
+func (s *blockSeriesSet) Err() error        { return s.err }
 
 // chunkSlab carves the chunk lists of a select's series out of shared
 // backing arrays instead of allocating one per series. A list handed out
@@ -313,8 +317,13 @@ func (s *chunkSlab) reserve(n, series int) []headChunk {
 	return s.buf[len(s.buf):len(s.buf)]
 }
 
-// commit keeps a list returned by reserve and filled within its room.
+// commit keeps a list returned by reserve and filled. A list that
+// outgrew its room was moved by append: it is returned as it is.
 func (s *chunkSlab) commit(list []headChunk) []headChunk {
+	room := s.buf[len(s.buf):cap(s.buf)]
+	if len(list) == 0 || len(list) > len(room) || &list[0] != &room[0] {
+		return slices.Clip(list)
+	}
 	start := len(s.buf)
 	s.buf = s.buf[:start+len(list)]
 	return s.buf[start : start+len(list) : start+len(list)]

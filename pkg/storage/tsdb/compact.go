@@ -306,7 +306,7 @@ func blocksInput(blocks []*Block) (blockInput, error) {
 			set = newMergeSet(sets) // it positions every set on its first series
 		}
 		for set.Next() {
-			if err := yield(set.At()); err != nil {
+			if err := yield(*set.At()); err != nil {
 				return err
 			}
 		}

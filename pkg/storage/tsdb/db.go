@@ -299,30 +299,25 @@ func (db *DB) Appender(ctx context.Context) storage.Appender { return db.head.Ap
 // the querier is closed.
 func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 	db.mtx.RLock()
-	var held []*Block
-	var sources []source
-	down := map[string]*Block{}
+	q := &querier{mint: mint, maxt: maxt, db: db}
 	for _, b := range db.blocks {
 		if !b.overlaps(mint, maxt) || !b.acquire() {
 			continue
 		}
-		held = append(held, b)
+		q.held = append(q.held, b)
 		if b.meta.Resolution == 0 {
-			sources = append(sources, b)
-		} else {
-			down[b.meta.DownsampledFrom] = b
+			q.sources = append(q.sources, b)
+			continue
 		}
+		if q.down == nil {
+			q.down = map[string]*Block{}
+		}
+		q.down[b.meta.DownsampledFrom] = b
 	}
-	epoch := db.head.readers.enter()
-	sources = append(sources, headSource{h: db.head, inOrderMin: db.rawBlocksMaxTime()})
+	q.epoch = db.head.readers.enter()
+	q.sources = append(q.sources, headSource{h: db.head, inOrderMin: db.rawBlocksMaxTime()})
 	db.mtx.RUnlock()
-	release := func() {
-		db.head.readers.exit(epoch)
-		for _, b := range held {
-			b.release()
-		}
-	}
-	return &querier{sources: sources, mint: mint, maxt: maxt, release: release, down: down}, nil
+	return q, nil
 }
 
 // ChangesSince returns which series and time ranges changed after

@@ -141,6 +141,20 @@ func (o *oooData) seal(seq func() uint64) {
 
 // oooSnapshot appends the late samples overlapping [mint, maxt] as chunks
 // (the buffer coded on the fly). Callers hold mtx.
+// oooChunksIn estimates how many chunks oooSnapshot returns.
+func (s *memSeries) oooChunksIn(mint, maxt int64) int {
+	if s.ooo == nil {
+		return 0
+	}
+	n := 1 // the buffer, coded
+	for _, c := range s.ooo.chunks {
+		if c.maxT >= mint && c.minT <= maxt {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *memSeries) oooSnapshot(mint, maxt int64, labelsOnly bool, into []headChunk) []headChunk {
 	if s.ooo == nil {
 		return into

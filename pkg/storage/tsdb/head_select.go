@@ -1,8 +1,8 @@
 package tsdb
 
 import (
+	"encoding/binary"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -31,14 +31,15 @@ func (h *Head) seriesChanged() { h.seriesGen.Add(1) }
 
 // sortedSeries returns the series matching ms, sorted by labels.
 func (h *Head) sortedSeries(ms []*labels.Matcher) ([]*memSeries, error) {
-	key := matchersKey(ms)
+	var buf [256]byte
+	key := appendMatchersKey(buf[:0], ms)
 	gen := h.seriesGen.Load()
 	c := &h.sorted
 	c.mtx.Lock()
 	if c.gen != gen {
 		c.gen, c.entries, c.order = gen, nil, nil
 	}
-	if hit, ok := c.entries[key]; ok {
+	if hit, ok := c.entries[string(key)]; ok { // no allocation for the lookup
 		c.mtx.Unlock()
 		return hit, nil
 	}
@@ -69,19 +70,24 @@ func (h *Head) sortedSeries(ms []*labels.Matcher) ([]*memSeries, error) {
 				delete(c.entries, c.order[0])
 				c.order = c.order[1:]
 			}
-			c.entries[key] = slices.Clip(series)
-			c.order = append(c.order, key)
+			k := string(key)
+			c.entries[k] = slices.Clip(series)
+			c.order = append(c.order, k)
 		}
 		c.mtx.Unlock()
 	}
 	return series, nil
 }
 
-func matchersKey(ms []*labels.Matcher) string {
-	var b strings.Builder
+// appendMatchersKey appends a key that tells matcher lists apart: each
+// matcher's type, then its name and value, length-prefixed.
+func appendMatchersKey(b []byte, ms []*labels.Matcher) []byte {
 	for _, m := range ms {
-		b.WriteString(m.String())
-		b.WriteByte(0)
+		b = append(b, byte(m.Type))
+		b = binary.AppendUvarint(b, uint64(len(m.Name)))
+		b = append(b, m.Name...)
+		b = binary.AppendUvarint(b, uint64(len(m.Value)))
+		b = append(b, m.Value...)
 	}
-	return b.String()
+	return b
 }

@@ -17,10 +17,25 @@ import (
 // query decodes at most this many samples it does not need.
 const samplesPerChunk = 120
 
-// headChunk is an immutable chunk of the head.
+// headChunk is an immutable chunk of a query's series (or a block's
+// input).
 type headChunk struct {
 	minT, maxT int64
 	chunk      chunkenc.RawChunk
+}
+
+// sealedChunk is a sealed chunk of the head: the bytes of a headChunk
+// without the room RawChunk keeps for views, which every series pays.
+type sealedChunk struct {
+	minT, maxT int64
+	data       []byte
+	enc        chunkenc.Encoding
+}
+
+func (c sealedChunk) raw() chunkenc.RawChunk { return chunkenc.RawChunk{Enc: c.enc, Data: c.data} }
+
+func (c sealedChunk) headChunk() headChunk {
+	return headChunk{minT: c.minT, maxT: c.maxT, chunk: c.raw()}
 }
 
 // memSeries is one series of the head: sealed chunks and the open one.
@@ -29,7 +44,7 @@ type memSeries struct {
 	ref  uint64
 	syms symLabels // the labels, as ids of the head's symbol table
 
-	sealed   []headChunk
+	sealed   []sealedChunk
 	open     chunkenc.OpenChunk // *FloatChunk or *HistogramChunk, nil when none
 	openMinT int64
 	// maxT is the newest timestamp (math.MinInt64 when empty); it is read
@@ -90,7 +105,7 @@ func (s *memSeries) sameAsLast(v float64, h *histogram.Histogram, fh *histogram.
 		if len(s.sealed) == 0 {
 			return false
 		}
-		last = s.sealed[len(s.sealed)-1].chunk
+		last = s.sealed[len(s.sealed)-1].raw()
 	}
 	it := last.Iterator(nil)
 	var vt storage.ValueType
@@ -181,7 +196,7 @@ func (s *memSeries) seal() {
 	}
 	// Copy to the exact size: the open chunk's buffer has room to grow.
 	data := append([]byte(nil), s.open.Bytes()...)
-	s.sealed = append(s.sealed, headChunk{minT: s.openMinT, maxT: s.maxT.Load(), chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: data}})
+	s.sealed = append(s.sealed, sealedChunk{minT: s.openMinT, maxT: s.maxT.Load(), data: data, enc: s.open.Encoding()})
 	s.open = nil
 }
 
@@ -191,11 +206,11 @@ func (s *memSeries) truncate(mint int64) int {
 	dropped := 0
 	i := 0
 	for i < len(s.sealed) && s.sealed[i].maxT < mint {
-		dropped += s.sealed[i].chunk.NumSamples()
+		dropped += s.sealed[i].raw().NumSamples()
 		i++
 	}
 	if i > 0 {
-		s.sealed = append([]headChunk(nil), s.sealed[i:]...)
+		s.sealed = append([]sealedChunk(nil), s.sealed[i:]...)
 	}
 	if len(s.sealed) == 0 && s.open != nil && s.maxT.Load() < mint {
 		dropped += s.open.NumSamples()
@@ -207,29 +222,42 @@ func (s *memSeries) truncate(mint int64) int {
 // snapshot returns the chunks overlapping [mint, maxt], the open one as a
 // view (its samples so far, bytes shared: appends go on while a query
 // reads it), in-order chunks before inOrderMin left out (blocks hold
-// them), late chunks last. With labelsOnly, only the chunks' time ranges
-// are set.
-func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, into []headChunk) []headChunk {
+// them), late chunks last, in a list carved from slab (series: how many
+// more series will take lists from it). With labelsOnly, only the chunks'
+// time ranges are set.
+func (s *memSeries) snapshot(mint, maxt, inOrderMin int64, labelsOnly bool, slab *chunkSlab, series int) []headChunk {
 	s.mtx.Lock()
 	defer s.mtx.Unlock()
 	lateMin := mint
 	mint = max(mint, inOrderMin)
+	openIn := s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt
+	n := 0
 	for _, c := range s.sealed {
 		if c.maxT >= mint && c.minT <= maxt {
-			if labelsOnly {
-				c.chunk = chunkenc.RawChunk{}
-			}
-			into = append(into, c)
+			n++
 		}
 	}
-	if s.open != nil && s.open.NumSamples() > 0 && s.maxT.Load() >= mint && s.openMinT <= maxt {
+	if openIn {
+		n++
+	}
+	into := slab.reserve(n+s.oooChunksIn(lateMin, maxt), series)
+	for _, c := range s.sealed {
+		if c.maxT >= mint && c.minT <= maxt {
+			hc := headChunk{minT: c.minT, maxT: c.maxT}
+			if !labelsOnly {
+				hc.chunk = c.raw()
+			}
+			into = append(into, hc)
+		}
+	}
+	if openIn {
 		c := headChunk{minT: s.openMinT, maxT: s.maxT.Load()}
 		if !labelsOnly {
 			c.chunk = s.open.View()
 		}
 		into = append(into, c)
 	}
-	return s.oooSnapshot(lateMin, maxt, labelsOnly, into)
+	return slab.commit(s.oooSnapshot(lateMin, maxt, labelsOnly, into))
 }
 
 // hasDataIn says whether the series has samples in [mint, maxt). Callers
@@ -266,7 +294,7 @@ func (s *memSeries) chunksIn(mint, maxt int64, seq func() uint64) []headChunk {
 	var cs []headChunk
 	for _, c := range s.sealed {
 		if c.minT >= mint && c.maxT < maxt {
-			cs = append(cs, c)
+			cs = append(cs, c.headChunk())
 		}
 	}
 	if s.open != nil && s.open.NumSamples() > 0 && s.openMinT >= mint && s.maxT.Load() < maxt {
@@ -280,7 +308,7 @@ func (s *memSeries) chunksIn(mint, maxt int64, seq func() uint64) []headChunk {
 func (s *memSeries) numSamples() int {
 	n := 0
 	for _, c := range s.sealed {
-		n += c.chunk.NumSamples()
+		n += c.raw().NumSamples()
 	}
 	if s.open != nil {
 		n += s.open.NumSamples()

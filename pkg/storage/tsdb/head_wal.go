@@ -73,16 +73,16 @@ func encodeSeriesChunks(b []byte, s *memSeries, lset labels.Labels) []byte {
 	})
 	chunks := s.sealed
 	if s.open != nil && s.open.NumSamples() > 0 {
-		chunks = append(slices.Clip(chunks), headChunk{minT: s.openMinT, maxT: s.maxT.Load(),
-			chunk: chunkenc.RawChunk{Enc: s.open.Encoding(), Data: s.open.Bytes()}})
+		chunks = append(slices.Clip(chunks), sealedChunk{minT: s.openMinT, maxT: s.maxT.Load(),
+			data: s.open.Bytes(), enc: s.open.Encoding()})
 	}
 	b = binary.AppendUvarint(b, uint64(len(chunks)))
 	for _, c := range chunks {
-		b = append(b, byte(c.chunk.Enc))
+		b = append(b, byte(c.enc))
 		b = binary.AppendVarint(b, c.minT)
 		b = binary.AppendVarint(b, c.maxT)
-		b = binary.AppendUvarint(b, uint64(len(c.chunk.Data)))
-		b = append(b, c.chunk.Data...)
+		b = binary.AppendUvarint(b, uint64(len(c.data)))
+		b = append(b, c.data...)
 	}
 	if s.open != nil && s.open.NumSamples() > 0 {
 		b = append(b, 1)
@@ -164,7 +164,7 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 	lset := sb.Labels()
 	s := newMemSeries(ref, "")
 	nc := r.uvarint()
-	var chunks []headChunk
+	var chunks []sealedChunk
 	for i := uint64(0); i < nc && r.err == nil; i++ {
 		encB := r.bytes(1)
 		if r.err != nil {
@@ -173,7 +173,7 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 		enc := chunkenc.Encoding(encB[0])
 		minT, maxT := r.varint(), r.varint()
 		data := slices.Clone(r.bytes(r.uvarint()))
-		chunks = append(chunks, headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}})
+		chunks = append(chunks, sealedChunk{minT: minT, maxT: maxT, data: data, enc: enc})
 	}
 	flag := r.bytes(1)
 	open := len(flag) == 1 && flag[0] == 1
@@ -207,8 +207,8 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 		last := chunks[len(chunks)-1]
 		chunks = chunks[:len(chunks)-1]
 		var err error
-		if err = chunkenc.Validate(last.chunk.Enc); err == nil {
-			s.open, err = chunkenc.Reopen(last.chunk)
+		if err = chunkenc.Validate(last.enc); err == nil {
+			s.open, err = chunkenc.Reopen(last.raw())
 		}
 		if err != nil {
 			return nil, lset, fmt.Errorf("reopen chunk of series %d: %w", ref, err)

@@ -38,10 +38,10 @@ func (s *seriesChunks) labels() labels.Labels {
 }
 
 // chunkSeriesSet iterates over series sorted by labels. What At returns
-// stays valid after Next.
+// stays valid after Next; callers may build its labels, nothing else.
 type chunkSeriesSet interface {
 	Next() bool
-	At() seriesChunks
+	At() *seriesChunks
 	Err() error
 }
 
@@ -60,15 +60,15 @@ type listSet struct {
 	i    int
 }
 
-func (l *listSet) Next() bool       { l.i++; return l.i <= len(l.list) }
-func (l *listSet) At() seriesChunks { return l.list[l.i-1] }
-func (l *listSet) Err() error       { return nil }
+func (l *listSet) Next() bool        { l.i++; return l.i <= len(l.list) }
+func (l *listSet) At() *seriesChunks { return &l.list[l.i-1] }
+func (l *listSet) Err() error        { return nil }
 
 type errSet struct{ err error }
 
-func (e errSet) Next() bool       { return false }
-func (e errSet) At() seriesChunks { return seriesChunks{} }
-func (e errSet) Err() error       { return e.err }
+func (e errSet) Next() bool        { return false }
+func (e errSet) At() *seriesChunks { return nil }
+func (e errSet) Err() error        { return e.err }
 
 // headSource reads the head for one querier: in-order chunks that end
 // before inOrderMin are already in blocks the querier reads.
@@ -85,18 +85,15 @@ func (hs headSource) selectSeries(ctx context.Context, mint, maxt int64, ms []*l
 		return errSet{err}
 	}
 	out := make([]seriesChunks, 0, len(series))
-	// One backing array for the chunk lists instead of one per series.
-	chunks := make([]headChunk, 0, len(series))
+	var slab chunkSlab // the chunk lists, instead of one allocation each
 	for i, s := range series {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return errSet{err}
 			}
 		}
-		start := len(chunks)
-		chunks = s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, chunks)
-		if len(chunks) > start {
-			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks[start:len(chunks):len(chunks)]})
+		if chunks := s.snapshot(mint, maxt, hs.inOrderMin, labelsOnly, &slab, len(series)-i); len(chunks) > 0 {
+			out = append(out, seriesChunks{syms: s.syms, tab: h.symbols, chunks: chunks})
 		}
 	}
 	return &listSet{list: out}
@@ -116,7 +113,10 @@ func (hs headSource) labelValues(_ context.Context, name string) ([]string, erro
 type querier struct {
 	sources    []source
 	mint, maxt int64
-	release    func()
+	// db, held and epoch are released by Close: nil db once closed.
+	db    *DB
+	held  []*Block
+	epoch uint64
 	// down are the downsampled blocks by the block they were made from.
 	down map[string]*Block
 }
@@ -127,7 +127,25 @@ func (q *querier) Select(ctx context.Context, hints *storage.SelectHints, ms ...
 	if hints != nil && hints.MaxResolution >= Resolution5m && len(q.down) > 0 {
 		sources, aggr = q.downsampled(hints.MaxResolution), aggrFor(hints.Func)
 	}
-	return &seriesSet{set: q.selectFrom(ctx, sources, ms, false), mint: q.mint, maxt: q.maxt, aggr: aggr}
+	set := q.selectFrom(ctx, sources, ms, false)
+	return &seriesSet{set: set, mint: q.mint, maxt: q.maxt, aggr: aggr, slab: make([]series, 0, min(sizeHint(set), 256))}
+}
+
+// sizeHint is how many series a set holds at most, where it knows.
+func sizeHint(set chunkSeriesSet) int {
+	switch s := set.(type) {
+	case *listSet:
+		return len(s.list)
+	case *blockSeriesSet:
+		return len(s.ids)
+	case *mergeSet:
+		n := 0
+		for _, sub := range s.sets {
+			n = max(n, sizeHint(sub))
+		}
+		return n
+	}
+	return 0
 }
 
 // downsampled replaces each raw block by its coarsest downsampled copy of
@@ -183,17 +201,23 @@ func (q *querier) selectFrom(ctx context.Context, sources []source, ms []*labels
 // mergeSet merges sorted chunkSeriesSets.
 type mergeSet struct {
 	sets []chunkSeriesSet
-	ok   []bool         // sets[i] is positioned on a series
-	at   []seriesChunks // the series each set is on, labels built
-	same []int          // scratch: the sets on the current series
-	cur  seriesChunks
-	slab chunkSlab // joined chunk lists of series found in several sets
-	err  error
+	ok   []bool          // sets[i] is positioned on a series
+	at   []*seriesChunks // the series each set is on, labels built
+	same []int           // scratch: the sets on the current series
+	cur  *seriesChunks
+	// joined holds series found in several sets, with their chunk lists
+	// in slab.
+	joined []seriesChunks
+	slab   chunkSlab
+	// hint is the most series a set holds, done how many were merged.
+	hint, done int
+	err        error
 }
 
 func newMergeSet(sets []chunkSeriesSet) *mergeSet {
-	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]seriesChunks, len(sets)), same: make([]int, 0, len(sets))}
-	for i := range sets {
+	m := &mergeSet{sets: sets, ok: make([]bool, len(sets)), at: make([]*seriesChunks, len(sets)), same: make([]int, 0, len(sets))}
+	for i, s := range sets {
+		m.hint = max(m.hint, sizeHint(s))
 		m.advance(i)
 	}
 	return m
@@ -224,6 +248,7 @@ func (m *mergeSet) Next() bool {
 		return false
 	}
 	m.same = m.same[:0]
+	m.done++
 	n := 0
 	for i := range m.sets {
 		if m.ok[i] && (i == best || labels.Equal(m.at[i].lset, m.at[best].lset)) {
@@ -231,13 +256,17 @@ func (m *mergeSet) Next() bool {
 			n += len(m.at[i].chunks)
 		}
 	}
-	m.cur = seriesChunks{lset: m.at[best].lset, chunks: m.at[best].chunks}
+	m.cur = m.at[best]
 	if len(m.same) > 1 {
-		list := m.slab.reserve(n, 0)
+		list := m.slab.reserve(n, m.hint-m.done+1)
 		for _, i := range m.same {
 			list = append(list, m.at[i].chunks...)
 		}
-		m.cur.chunks = m.slab.commit(list)
+		if len(m.joined) == cap(m.joined) {
+			m.joined = make([]seriesChunks, 0, min(max(2*cap(m.joined), 16), 256))
+		}
+		m.joined = append(m.joined, seriesChunks{lset: m.cur.lset, chunks: m.slab.commit(list)})
+		m.cur = &m.joined[len(m.joined)-1]
 	}
 	for _, i := range m.same {
 		if m.advance(i); m.err != nil {
@@ -247,8 +276,8 @@ func (m *mergeSet) Next() bool {
 	return true
 }
 
-func (m *mergeSet) At() seriesChunks { return m.cur }
-func (m *mergeSet) Err() error       { return m.err }
+func (m *mergeSet) At() *seriesChunks { return m.cur }
+func (m *mergeSet) Err() error        { return m.err }
 
 // LabelNames implements storage.Querier.
 func (q *querier) LabelNames(ctx context.Context, ms ...*labels.Matcher) ([]string, error) {
@@ -311,42 +340,52 @@ func (q *querier) ConcurrentReads() bool { return true }
 
 // Close implements storage.Querier.
 func (q *querier) Close() error {
-	if q.release != nil {
-		q.release()
-		q.release = nil
+	if q.db == nil {
+		return nil
 	}
+	q.db.head.readers.exit(q.epoch)
+	for _, b := range q.held {
+		b.release()
+	}
+	q.db = nil
 	return nil
 }
 
 type seriesSet struct {
 	set        chunkSeriesSet
 	mint, maxt int64
-	aggr       chunkenc.Aggr
-	slab       []series // the series handed out, allocated a few at a time
+	aggr       chunkenc.Aggr // read from aggregate chunks
+	slab       []series      // the series handed out, allocated a few at a time
+	cur        *series       // what At returned since the last Next
 }
 
-func (s *seriesSet) Next() bool { return s.set.Next() }
+func (s *seriesSet) Next() bool { s.cur = nil; return s.set.Next() }
+
 func (s *seriesSet) At() storage.Series {
+	if s.cur != nil {
+		return s.cur // one wrapper per series: it builds the labels once
+	}
 	if len(s.slab) == cap(s.slab) {
 		s.slab = make([]series, 0, min(max(2*cap(s.slab), 4), 256))
 	}
-	s.slab = append(s.slab, series{seriesChunks: s.set.At(), mint: s.mint, maxt: s.maxt, aggr: s.aggr})
-	return &s.slab[len(s.slab)-1]
+	s.slab = append(s.slab, series{sc: s.set.At(), set: s})
+	s.cur = &s.slab[len(s.slab)-1]
+	return s.cur
 }
+
 func (s *seriesSet) Err() error { return s.set.Err() }
 
 type series struct {
-	seriesChunks
-	mint, maxt int64
-	aggr       chunkenc.Aggr // read from aggregate chunks
+	sc  *seriesChunks
+	set *seriesSet
 	// once builds head series' labels on first use: the querier's series
 	// may be read from several goroutines (ConcurrentReads).
 	once sync.Once
 }
 
 func (s *series) Labels() labels.Labels {
-	s.once.Do(func() { s.labels() })
-	return s.lset
+	s.once.Do(func() { s.sc.labels() })
+	return s.sc.lset
 }
 
 func (s *series) Iterator(it storage.Iterator) storage.Iterator {
@@ -354,7 +393,7 @@ func (s *series) Iterator(it storage.Iterator) storage.Iterator {
 	if !ok {
 		ci = &chunksIterator{}
 	}
-	ci.reset(s.chunks, s.mint, s.maxt, s.aggr)
+	ci.reset(s.sc.chunks, s.set.mint, s.set.maxt, s.set.aggr)
 	return ci
 }
 
@@ -501,6 +540,34 @@ func (it *chunksIterator) SeekTo(t int64) storage.ValueType {
 	}
 	it.vt = storage.ValNone
 	return storage.ValNone
+}
+
+// SeekNewest implements storage.NewestIterator: the newest sample at or
+// before t is read without decoding when it is the last of a chunk that
+// knows it (the head's open chunk, through its view).
+func (it *chunksIterator) SeekNewest(t int64) (storage.ValueType, bool) {
+	if it.merged != nil || it.i != -1 || t > it.maxt {
+		return storage.ValNone, false
+	}
+	j := sort.Search(len(it.chunks), func(k int) bool { return it.chunks[k].minT > t }) - 1
+	if j < 0 || it.chunks[j].maxT > t || it.chunks[j].maxT < it.mint {
+		return storage.ValNone, false
+	}
+	c := it.chunks[j]
+	cur, ok := c.chunk.IteratorAtLast(c.maxT, it.reuse)
+	if !ok {
+		return storage.ValNone, false
+	}
+	it.i, it.reuse, it.cur, it.vt = j, cur, cur, storage.ValFloat
+	return storage.ValFloat, true
+}
+
+// Floats implements storage.FloatBatchIterator, inside the range only.
+func (it *chunksIterator) Floats() ([]int64, []float64) {
+	if it.fast == nil {
+		return nil, nil
+	}
+	return it.fast.Floats()
 }
 
 func (it *chunksIterator) At() (int64, float64) {

@@ -90,16 +90,31 @@ func (r *breader) refill() {
 		r.n += k << 3
 		return
 	}
-	for r.n <= 56 && r.i < len(r.b) {
-		r.buf |= uint64(r.b[r.i]) << (56 - r.n)
-		r.n += 8
-		r.i++
+	// The last bytes (and a view's tail byte after them): as many as fit,
+	// loaded at once through a padded copy.
+	var tmp [9]byte
+	k := copy(tmp[:8], r.b[r.i:])
+	if r.hasTail {
+		tmp[k] = r.tail
 	}
-	if r.hasTail && r.n <= 56 && r.i == len(r.b) {
-		r.buf |= uint64(r.tail) << (56 - r.n)
-		r.n += 8
+	take := min(k+b2i(r.hasTail), int(64-r.n)>>3)
+	if take == 0 {
+		return
+	}
+	clear(tmp[take:])
+	r.buf |= binary.BigEndian.Uint64(tmp[:8]) >> r.n
+	r.n += uint(take) << 3
+	if take > k {
 		r.hasTail = false
 	}
+	r.i += min(take, k)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // readBits reads n bits (0 <= n <= 64).

@@ -69,6 +69,8 @@ type RawChunk struct {
 	last byte
 	n    uint16
 	Data []byte
+	// lastV is a float view's last value, known without decoding.
+	lastV float64
 }
 
 // view returns a view of open chunk bytes b (of at least one sample): the
@@ -136,6 +138,24 @@ func (c RawChunk) viewIterator(it storage.Iterator) storage.Iterator {
 		return hi
 	}
 	return &errIterator{err: fmt.Errorf("no open chunks of encoding %d", c.Enc)}
+}
+
+// IteratorAtLast returns an iterator positioned on the chunk's last
+// sample, at time t (the chunk's newest), without decoding the samples
+// before it: Next then ends the chunk. It reports false for chunks whose
+// last sample is not known so (anything but views of float chunks).
+func (c RawChunk) IteratorAtLast(t int64, it storage.Iterator) (storage.Iterator, bool) {
+	if !c.view || c.Enc != EncFloat {
+		return it, false
+	}
+	fi, ok := it.(*FloatIterator)
+	if !ok {
+		fi = &FloatIterator{}
+	}
+	fi.init(1, 0, breader{})
+	fi.d, fi.k, fi.kn = 1, 0, 1
+	fi.ts[0], fi.vs[0] = t, c.lastV
+	return fi, true
 }
 
 // body is a view's reader past a header of hdr bytes.

@@ -90,8 +90,10 @@ func (c *FloatChunk) mode() uint8 { return c.w.b[2] }
 
 // floatEncoder is the state of the last sample written.
 type floatEncoder struct {
-	t, dt    int64
-	m, dm    int64
+	t, dt int64
+	m, dm int64
+	// xorPrev is the last value's bits, in every mode: XOR coding needs
+	// them, and views hand out the last sample without decoding.
 	xorPrev  uint64
 	xorLead  uint8 // 0xff: no window yet
 	xorTrail uint8
@@ -128,7 +130,11 @@ func (c *FloatChunk) Iterator(it storage.Iterator) storage.Iterator {
 // View returns the samples appended so far as a chunk that later appends
 // do not change, without copying their bytes. The caller holds off appends
 // while taking it; the chunk must hold a sample.
-func (c *FloatChunk) View() RawChunk { return view(EncFloat, c.w.b) }
+func (c *FloatChunk) View() RawChunk {
+	v := view(EncFloat, c.w.b)
+	v.lastV = math.Float64frombits(c.enc.xorPrev)
+	return v
+}
 
 // Full says whether the chunk cannot take another sample.
 func (c *FloatChunk) Full() bool { return c.NumSamples() == math.MaxUint16 }
@@ -232,6 +238,7 @@ func (e *floatEncoder) writeV(w *bwriter, mode uint8, i int, v float64) {
 // writeInt writes value v of an integer or decimal chunk, m being v scaled
 // (ok false: v is special and escaped).
 func (e *floatEncoder) writeInt(w *bwriter, mode uint8, i int, v float64, m int64, ok bool) {
+	e.xorPrev = math.Float64bits(v)
 	if i == 0 {
 		if !ok {
 			w.writeBits(1, 1)
@@ -302,6 +309,10 @@ func FloatChunkFromBytes(b []byte) (*FloatChunk, error) {
 		return nil, fmt.Errorf("float chunk has %d trailing bytes", len(b)-(used+7)/8)
 	}
 	c := &FloatChunk{enc: it.enc}
+	if it.n > 0 {
+		_, v := it.At()
+		c.enc.xorPrev = math.Float64bits(v) // the decoder keeps it for XOR only
+	}
 	c.w.b = append(make([]byte, 0, len(b)+8), b...)
 	c.w.free = uint8((8 - used%8) % 8)
 	return c, nil

@@ -140,7 +140,7 @@ func (it *FloatIterator) xorRun(m int) int {
 				k := (64 - nb) >> 3
 				buf |= binary.BigEndian.Uint64(b[bi:]) >> nb
 				bi, nb = bi+int(k), nb+k<<3
-			} else {
+			} else if bi < len(b) || it.r.hasTail {
 				bi, buf, nb = it.r.refillSlow(bi, buf, nb)
 			}
 		}
@@ -232,7 +232,7 @@ func (it *FloatIterator) intRun(m int) int {
 				k := (64 - nb) >> 3
 				buf |= binary.BigEndian.Uint64(b[bi:]) >> nb
 				bi, nb = bi+int(k), nb+k<<3
-			} else {
+			} else if bi < len(b) || it.r.hasTail {
 				bi, buf, nb = it.r.refillSlow(bi, buf, nb)
 			}
 		}
@@ -479,6 +479,16 @@ func (it *FloatIterator) SeekTo(t int64) storage.ValueType {
 
 // At implements storage.Iterator.
 func (it *FloatIterator) At() (int64, float64) { return it.ts[it.k], it.vs[it.k] }
+
+// Floats implements storage.FloatBatchIterator: the rest of the batch.
+func (it *FloatIterator) Floats() ([]int64, []float64) {
+	if it.done || it.k >= it.kn {
+		return nil, nil
+	}
+	k := it.k
+	it.k = it.kn - 1
+	return it.ts[k:it.kn], it.vs[k:it.kn]
+}
 
 // AtT implements storage.Iterator.
 func (it *FloatIterator) AtT() int64 { return it.ts[it.k] }

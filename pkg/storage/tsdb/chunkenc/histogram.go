@@ -67,8 +67,11 @@ func (l layout) write(w *bwriter) {
 // maxLayoutItems bounds what a corrupt chunk can make the reader allocate.
 const maxLayoutItems = 1 << 16
 
-func readLayout(r *breader) (layout, error) {
-	var l layout
+// readLayout reads a chunk's layout into the span slices of reuse, which
+// it overwrites. Custom bounds get a slice of their own: float histograms
+// share it (read-only, as Prometheus's chunks do), so it is never reused.
+func readLayout(r *breader, reuse layout) (layout, error) {
+	l := layout{pos: reuse.pos[:0], neg: reuse.neg[:0]}
 	schema, err := r.readVarint()
 	if err != nil {
 		return l, err
@@ -85,6 +88,9 @@ func readLayout(r *breader) (layout, error) {
 	}
 	if n < 0 || n > maxLayoutItems {
 		return l, fmt.Errorf("%d custom bucket bounds", n)
+	}
+	if n > 0 {
+		l.custom = make([]float64, 0, n)
 	}
 	for range n {
 		u, err := r.readBits(64)
@@ -316,12 +322,13 @@ func NewHistogramIterator(b []byte, it storage.Iterator) storage.Iterator {
 
 // init starts reading n samples from r, keeping the iterator's buffers.
 func (hi *HistogramIterator) init(n int, float bool, r breader) {
-	*hi = HistogramIterator{i: -1, n: n, float: float, r: r,
+	*hi = HistogramIterator{i: -1, n: n, float: float, r: r, layout: hi.layout,
 		ints: hi.ints[:0], floats: hi.floats[:0], prevInts: hi.prevInts[:0], prevFloats: hi.prevFloats[:0]}
 	if hi.n == 0 {
 		return
 	}
-	l, err := readLayout(&hi.r)
+	// The layout's span slices are reused: histograms handed out copy them.
+	l, err := readLayout(&hi.r, hi.layout)
 	if err != nil {
 		hi.err = fmt.Errorf("decode histogram layout: %w", err)
 		hi.n = 0
@@ -403,8 +410,18 @@ func (it *HistogramIterator) countsFell() bool {
 }
 
 func (it *HistogramIterator) readFields() error {
-	if err := readTimestamp(&it.r, &it.ts, it.i); err != nil {
-		return err
+	fast := false
+	if it.i >= 2 {
+		var x int64
+		if x, fast = it.r.readCodedFast(&tsTable); fast {
+			it.ts.dt += x
+			it.ts.t += it.ts.dt
+		}
+	}
+	if !fast {
+		if err := readTimestamp(&it.r, &it.ts, it.i); err != nil {
+			return err
+		}
 	}
 	hint, err := it.r.readBits(2)
 	if err != nil {
@@ -426,6 +443,10 @@ func (it *HistogramIterator) readFields() error {
 				return err
 			}
 			it.ints[i] = v
+			continue
+		}
+		if d, ok := it.r.readCodedFast(&valueTables[0]); ok {
+			it.ints[i] += d
 			continue
 		}
 		d, esc, err := readCoded(&it.r, &valueTables[0])
@@ -536,7 +557,7 @@ func (it *HistogramIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int
 		NegativeSpans:    append(fh.NegativeSpans[:0], l.neg...),
 		PositiveBuckets:  fh.PositiveBuckets[:0],
 		NegativeBuckets:  fh.NegativeBuckets[:0],
-		CustomValues:     append(fh.CustomValues[:0], l.custom...),
+		CustomValues:     l.custom, // shared, read-only
 	}
 	for i, u := range it.floats[3:] {
 		if i < it.npos {
@@ -551,9 +572,6 @@ func (it *HistogramIterator) AtFloatHistogram(fh *histogram.FloatHistogram) (int
 	}
 	if len(fh.NegativeBuckets) == 0 {
 		fh.NegativeBuckets = nil
-	}
-	if len(fh.CustomValues) == 0 {
-		fh.CustomValues = nil
 	}
 	return it.ts.t, fh
 }
@@ -573,7 +591,7 @@ func (it *HistogramIterator) intsToFloat(fh *histogram.FloatHistogram) {
 		NegativeSpans:    append(fh.NegativeSpans[:0], l.neg...),
 		PositiveBuckets:  appendAbsolute(fh.PositiveBuckets[:0], it.ints[2:2+it.npos]),
 		NegativeBuckets:  appendAbsolute(fh.NegativeBuckets[:0], it.ints[2+it.npos:]),
-		CustomValues:     append(fh.CustomValues[:0], l.custom...),
+		CustomValues:     l.custom, // shared, read-only
 	}
 	normalizeNil(&fh.PositiveSpans, &fh.NegativeSpans)
 	if len(fh.PositiveBuckets) == 0 {
@@ -581,9 +599,6 @@ func (it *HistogramIterator) intsToFloat(fh *histogram.FloatHistogram) {
 	}
 	if len(fh.NegativeBuckets) == 0 {
 		fh.NegativeBuckets = nil
-	}
-	if len(fh.CustomValues) == 0 {
-		fh.CustomValues = nil
 	}
 }
 

@@ -28,6 +28,13 @@ func TestFloatChunkViews(t *testing.T) {
 					got := readAll(t, it)
 					checkSame(t, samples[:v.NumSamples()], got)
 					checkSame(t, got, readAll(t, NewFloatIterator(v.Bytes(), nil)))
+					last := samples[v.NumSamples()-1]
+					at, ok := v.IteratorAtLast(last.t, nil)
+					if !ok {
+						t.Error("a float view does not know its last sample")
+						return
+					}
+					checkAtLast(t, at, last)
 				}
 			}()
 			var mtx sync.Mutex // the head's series lock
@@ -40,6 +47,35 @@ func TestFloatChunkViews(t *testing.T) {
 			close(views)
 			wg.Wait()
 		})
+	}
+}
+
+// checkAtLast wants it positioned on last, and nothing after.
+func checkAtLast(t *testing.T, it storage.Iterator, last pair) {
+	t.Helper()
+	if ts, v := it.At(); ts != last.t || !sameFloat(v, last.v) {
+		t.Fatalf("positioned on %d %v, want %v", ts, v, last)
+	}
+	if it.SeekTo(last.t) != storage.ValFloat || it.Next() != storage.ValNone || it.Err() != nil {
+		t.Fatalf("samples after the last one: %v", it.Err())
+	}
+}
+
+// A chunk reopened from its bytes (a head snapshot) knows its last sample.
+func TestReopenedChunkKnowsLastSample(t *testing.T) {
+	for shape := range shapes {
+		samples := genSamples(9, shape, 77)
+		c := NewFloatChunk()
+		for _, s := range samples {
+			c.Append(s.t, s.v)
+		}
+		re, err := FloatChunkFromBytes(c.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := samples[len(samples)-1]
+		at, _ := re.View().IteratorAtLast(last.t, nil)
+		checkAtLast(t, at, last)
 	}
 }
 
