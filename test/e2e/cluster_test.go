@@ -228,10 +228,21 @@ func TestClusterReplicationFactorTwo(t *testing.T) {
 // A node killed without leaving keeps its targets until the heartbeat
 // timeout; then the survivor takes them.
 func TestClusterTakesOverFromCrashedNode(t *testing.T) {
-	targets := clusterTargets(t, 4)
+	// Enough targets that the node to be killed owns some: with a few, the
+	// ring may give them all to the survivor, which then has nothing to take.
+	targets := clusterTargets(t, 24)
 	const timeout = 3 * time.Second
 	nodes := startClusterNodes(t, 2, 1, timeout, targets)
 	waitShared(t, nodes, targets, 1, 20*time.Second)
+	owned := 0
+	for _, ids := range scrapers(t, nodes) {
+		if slices.Contains(ids, nodes[1].id) {
+			owned++
+		}
+	}
+	if owned == 0 {
+		t.Fatalf("the node to be killed owns none of %d targets", len(targets))
+	}
 
 	killed := time.Now()
 	if err := nodes[1].cmd.Process.Kill(); err != nil {
