@@ -118,14 +118,7 @@ type engineRanges struct {
 }
 
 func (e engineRanges) Range(ctx context.Context, query string, start, end time.Time, step time.Duration, opts promql.QueryOpts) (*promql.Result, error) {
-	if err := promql.ValidateRange(start, end, step); err != nil {
-		return nil, err
-	}
-	qry, err := e.engine.NewRangeQuery(e.storage, query, start, end, step, opts)
-	if err != nil {
-		return nil, err
-	}
-	return qry.Exec(ctx)
+	return e.engine.RangeWithOpts(ctx, e.storage, query, start, end, step, opts)
 }
 
 // runQuery prepares and runs a query of the engine: see runResult.

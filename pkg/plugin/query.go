@@ -90,14 +90,7 @@ func (d *Datasource) runQuery(ctx context.Context, dq backend.DataQuery) backend
 
 // execRange runs q as a range query, with the API's checks on its grid.
 func (d *Datasource) execRange(ctx context.Context, q *query, opts promql.QueryOpts) (*promql.Result, error) {
-	if err := promql.ValidateRange(q.start, q.end, q.step); err != nil {
-		return nil, err
-	}
-	qry, err := d.core.Engine().NewRangeQuery(d.core.Queryable(), q.expr, q.start, q.end, q.step, opts)
-	if err != nil {
-		return nil, err
-	}
-	return qry.Exec(ctx)
+	return d.core.Engine().RangeWithOpts(ctx, d.core.Queryable(), q.expr, q.start, q.end, q.step, opts)
 }
 
 // execInstant runs q as an instant query at its end.

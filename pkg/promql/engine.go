@@ -255,10 +255,15 @@ func (e *Engine) Instant(ctx context.Context, q storage.Queryable, query string,
 // a Matrix. It applies the HTTP API's checks on the grid (at most 11,000
 // points per series).
 func (e *Engine) Range(ctx context.Context, q storage.Queryable, query string, start, end time.Time, step time.Duration) (*Result, error) {
+	return e.RangeWithOpts(ctx, q, query, start, end, step, QueryOpts{})
+}
+
+// RangeWithOpts is Range with per-query options.
+func (e *Engine) RangeWithOpts(ctx context.Context, q storage.Queryable, query string, start, end time.Time, step time.Duration, opts QueryOpts) (*Result, error) {
 	if err := ValidateRange(start, end, step); err != nil {
 		return nil, err
 	}
-	qry, err := e.NewRangeQuery(q, query, start, end, step, QueryOpts{})
+	qry, err := e.NewRangeQuery(q, query, start, end, step, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -161,11 +161,7 @@ func (c *Cache) config() Config {
 
 // direct is the engine's answer, without the cache.
 func (c *Cache) direct(ctx context.Context, expr string, start, end time.Time, step time.Duration, opts promql.QueryOpts) (*promql.Result, error) {
-	qry, err := c.engine.NewRangeQuery(c.storage, expr, start, end, step, opts)
-	if err != nil {
-		return nil, err
-	}
-	return qry.Exec(ctx)
+	return c.engine.RangeWithOpts(ctx, c.storage, expr, start, end, step, opts)
 }
 
 // run answers q from the cache and evaluations of what it lacks: the
