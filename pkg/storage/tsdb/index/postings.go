@@ -23,7 +23,7 @@ type Reader interface {
 }
 
 // MemPostings is the head's index: label name -> value -> sorted refs.
-// Refs are handed out in increasing order, so adding appends.
+// Refs are handed out in increasing order, so adding nearly always appends.
 type MemPostings struct {
 	mtx sync.RWMutex
 	m   map[string]map[string][]uint64
@@ -35,20 +35,32 @@ func NewMemPostings() *MemPostings {
 	return &MemPostings{m: map[string]map[string][]uint64{}}
 }
 
-// Add indexes a series. ref must be larger than every ref added before,
-// except during WAL replay, which calls EnsureOrder afterwards.
+// Add indexes a series. Concurrent appenders take refs before they add
+// their series, so a ref may arrive after a larger one: it is moved into
+// place. WAL replay, which adds in any order, calls EnsureOrder afterwards
+// instead.
 func (p *MemPostings) Add(ref uint64, lset labels.Labels) {
 	p.mtx.Lock()
-	p.all = append(p.all, ref)
+	p.all = insertSorted(p.all, ref)
 	lset.Range(func(l labels.Label) {
 		vals := p.m[l.Name]
 		if vals == nil {
 			vals = map[string][]uint64{}
 			p.m[l.Name] = vals
 		}
-		vals[l.Value] = append(vals[l.Value], ref)
+		vals[l.Value] = insertSorted(vals[l.Value], ref)
 	})
 	p.mtx.Unlock()
+}
+
+// insertSorted appends ref to list and moves it back past the larger refs
+// before it: a few at most, as refs arrive nearly in order.
+func insertSorted(list []uint64, ref uint64) []uint64 {
+	list = append(list, ref)
+	for i := len(list) - 1; i > 0 && list[i-1] > ref; i-- {
+		list[i-1], list[i] = ref, list[i-1]
+	}
+	return list
 }
 
 // EnsureOrder sorts every list (after a replay added refs out of order).
