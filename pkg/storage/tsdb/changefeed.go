@@ -33,67 +33,70 @@ type changeFeed struct {
 	recentWindow int64
 	headMax      func() int64
 	lookup       func(ref uint64) labels.Labels
-
-	// per-commit accumulation, under the head's commit lock
-	floor                int64
-	recentMin, recentMax int64
-	exact                map[uint64][2]int64
 }
 
 func newChangeFeed(size int, recentWindow int64) *changeFeed {
 	if size <= 0 {
 		size = 1 << 16
 	}
-	f := &changeFeed{max: size, recentWindow: recentWindow}
-	f.resetCommit()
-	return f
+	return &changeFeed{max: size, recentWindow: recentWindow}
 }
 
-func (f *changeFeed) resetCommit() {
-	f.floor = math.MinInt64
+// feedBatch accumulates the changes of one commit. Each appender has its
+// own: commits apply their samples concurrently.
+type feedBatch struct {
+	floor                int64
+	recentMin, recentMax int64
+	exact                map[uint64][2]int64
+}
+
+// begin readies b for a commit: samples at or after the floor count as
+// recent.
+func (f *changeFeed) begin(b *feedBatch) {
+	b.floor = math.MinInt64
 	if f.headMax != nil {
 		if hm := f.headMax(); hm != math.MinInt64 {
-			f.floor = hm - f.recentWindow
+			b.floor = hm - f.recentWindow
 		}
 	}
-	f.recentMin, f.recentMax = math.MaxInt64, math.MinInt64
-	if len(f.exact) > 1024 {
-		f.exact = nil // do not keep the buckets of one large backfill
+	b.recentMin, b.recentMax = math.MaxInt64, math.MinInt64
+	if len(b.exact) > 1024 {
+		b.exact = nil // do not keep the buckets of one large backfill
 	} else {
-		clear(f.exact)
+		clear(b.exact)
 	}
 }
 
 // observe records one appended sample of series ref. A sample near the
 // newest time, even a new series' first, joins the commit's all-series
 // change: only late samples and backfill are worth recording per series.
-func (f *changeFeed) observe(ref uint64, prevMax, t int64) {
-	if t >= f.floor {
-		f.recentMin, f.recentMax = min(f.recentMin, t), max(f.recentMax, t)
+func (b *feedBatch) observe(ref uint64, t int64) {
+	if t >= b.floor {
+		b.recentMin, b.recentMax = min(b.recentMin, t), max(b.recentMax, t)
 		return
 	}
-	if f.exact == nil {
-		f.exact = map[uint64][2]int64{}
+	if b.exact == nil {
+		b.exact = map[uint64][2]int64{}
 	}
-	r, ok := f.exact[ref]
+	r, ok := b.exact[ref]
 	if !ok {
 		r = [2]int64{t, t}
 	}
-	f.exact[ref] = [2]int64{min(r[0], t), max(r[1], t)}
+	b.exact[ref] = [2]int64{min(r[0], t), max(r[1], t)}
 }
 
 // commit closes the changes of one commit into a generation.
-func (f *changeFeed) commit() {
-	if f.recentMin == math.MaxInt64 && len(f.exact) == 0 {
-		f.resetCommit()
+func (f *changeFeed) commit(b *feedBatch) {
+	if b.recentMin == math.MaxInt64 && len(b.exact) == 0 {
 		return
 	}
 	f.mtx.Lock()
+	defer f.mtx.Unlock()
 	f.gen++
-	if f.recentMin != math.MaxInt64 {
-		f.put(Change{Generation: f.gen, MinT: f.recentMin, MaxT: f.recentMax})
+	if b.recentMin != math.MaxInt64 {
+		f.put(Change{Generation: f.gen, MinT: b.recentMin, MaxT: b.recentMax})
 	}
-	for ref, r := range f.exact {
+	for ref, r := range b.exact {
 		lset := labels.EmptyLabels()
 		if f.lookup != nil {
 			lset = f.lookup(ref)
@@ -103,8 +106,6 @@ func (f *changeFeed) commit() {
 		}
 		f.put(Change{Generation: f.gen, Labels: lset, MinT: r[0], MaxT: r[1]})
 	}
-	f.mtx.Unlock()
-	f.resetCommit()
 }
 
 // deleted records that samples of every series within [mint, maxt] went

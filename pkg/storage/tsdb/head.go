@@ -36,9 +36,18 @@ type Head struct {
 	// the same series at or after their time was committed first.
 	rejectedAtCommit atomic.Int64
 
-	// commitMtx orders commits: WAL order is apply order, so a replay
-	// rebuilds exactly the state that commits built.
+	// commitMtx orders commits: each locks its series under it, so that
+	// commits sharing a series log and apply in one order and a replay
+	// rebuilds exactly the state that commits built. ticket numbers the
+	// commits for lockSeries.
 	commitMtx sync.Mutex
+	ticket    uint32
+	// applying is read-held by each commit from its place in the order
+	// until it has applied; exclusive holds it to wait for them.
+	applying sync.RWMutex
+	// beforeApply, when set (by tests), runs between a commit's WAL write
+	// and its apply, to widen the window in which commits interleave.
+	beforeApply func()
 
 	exemplars *exemplarRing
 	feed      *changeFeed
@@ -54,6 +63,17 @@ type Head struct {
 	oooSeq    atomic.Uint64
 	// oooAppended counts late samples accepted.
 	oooAppended atomic.Int64
+}
+
+// exclusive waits for the commits in flight to apply and keeps new ones
+// out until the returned function is called.
+func (h *Head) exclusive() (release func()) {
+	h.commitMtx.Lock()
+	h.applying.Lock()
+	return func() {
+		h.applying.Unlock()
+		h.commitMtx.Unlock()
+	}
 }
 
 // nextOOOSeq numbers the late chunks of every series.
@@ -152,8 +172,7 @@ func (h *Head) MaxTime() int64 { return h.maxTime.Load() }
 // late, the late samples before mint) and the series left empty, and
 // refuses new in-order samples before mint.
 func (h *Head) truncate(mint int64, late bool) {
-	h.commitMtx.Lock()
-	defer h.commitMtx.Unlock()
+	defer h.exclusive()()
 	if mint > h.minValidTime.Load() {
 		h.minValidTime.Store(mint)
 	}
@@ -169,8 +188,7 @@ func (h *Head) truncate(mint int64, late bool) {
 // dropPersisted drops what a block of [mint, maxt) now holds: the late
 // samples it read and, with inOrder, the in-order chunks before maxt.
 func (h *Head) dropPersisted(mint, maxt int64, inOrder bool) {
-	h.commitMtx.Lock()
-	defer h.commitMtx.Unlock()
+	defer h.exclusive()()
 	h.gc(func(s *memSeries) int {
 		n := s.dropOOO(mint, maxt, true)
 		if inOrder {
@@ -182,7 +200,7 @@ func (h *Head) dropPersisted(mint, maxt int64, inOrder bool) {
 
 // gc applies drop to every series (it returns how many samples went),
 // removes the series left empty and recomputes the head's bounds. Callers
-// hold commitMtx.
+// hold the head exclusive.
 func (h *Head) gc(drop func(*memSeries) int) {
 	var gone []*memSeries
 	newMin := int64(math.MaxInt64)
@@ -218,8 +236,7 @@ func (h *Head) gc(drop func(*memSeries) int) {
 // raiseMinValid refuses in-order samples before t from now on. Commits in
 // flight finish first, so that what a block cut below t reads is final.
 func (h *Head) raiseMinValid(t int64) {
-	h.commitMtx.Lock()
-	defer h.commitMtx.Unlock()
+	defer h.exclusive()()
 	if t > h.minValidTime.Load() {
 		h.minValidTime.Store(t)
 	}

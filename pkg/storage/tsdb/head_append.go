@@ -59,6 +59,9 @@ type appendBuffers struct {
 	pendingMax map[*memSeries]int64
 	// withST says a sample of the batch has a start timestamp.
 	withST bool
+	// locked are the series the commit holds locked.
+	locked []*memSeries
+	feed   feedBatch
 }
 
 var appendBufferPool = sync.Pool{New: func() any { return &appendBuffers{} }}
@@ -190,9 +193,14 @@ func validateExemplar(e exemplar.Exemplar) error {
 }
 
 // Commit implements storage.Appender: the samples are logged to the WAL and
-// then made visible, in one critical section, so that the WAL's order is
-// the order in which they were applied. With the commit fsync policy, it
-// returns once they are on disk.
+// then made visible. With the commit fsync policy, it returns once they are
+// on disk.
+//
+// Concurrent commits overlap: only locking the batch's series is ordered
+// (under commitMtx); the WAL write and the apply run after it. A later
+// commit that shares a series waits for that series' lock, which this one
+// holds until it has applied, so every series gets its samples in the
+// order the WAL has them and a replay rebuilds what the commits built.
 func (a *headAppender) Commit() error {
 	defer a.reset()
 	if a.appendBuffers == nil || (len(a.samples) == 0 && len(a.exemplars) == 0) {
@@ -204,27 +212,23 @@ func (a *headAppender) Commit() error {
 	if h.wal != nil {
 		a.encodeData()
 	}
-	h.commitMtx.Lock()
-	dirty := a.reresolve()
-	if h.oooWindow > 0 && a.classifyLate() {
-		dirty = true
-	}
+	recs := a.prepare()
+	defer h.applying.RUnlock()
+	defer a.unlockSeries()
 	var seq uint64
 	if h.wal != nil {
-		if dirty {
-			a.encodeData()
-		}
 		var err error
-		if seq, err = h.wal.Write(a.records()...); err != nil {
-			h.commitMtx.Unlock()
+		if seq, err = h.wal.Write(recs...); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
 		for _, r := range a.series {
 			h.series.getByRef(r.Ref).logged.Store(true)
 		}
 	}
+	if h.beforeApply != nil {
+		h.beforeApply()
+	}
 	a.apply()
-	h.commitMtx.Unlock()
 	if h.wal != nil {
 		if err := h.wal.WaitSynced(seq); err != nil {
 			return fmt.Errorf("commit: %w", err)
@@ -233,10 +237,70 @@ func (a *headAppender) Commit() error {
 	return nil
 }
 
+// prepare takes the batch's place in the commit order: under commitMtx it
+// locks the batch's series, settles which samples are late and builds the
+// WAL records. It returns with the series locked and h.applying read-locked,
+// which keeps truncation and checkpoints from running until the batch is
+// applied.
+func (a *headAppender) prepare() [][]byte {
+	h := a.head
+	h.commitMtx.Lock()
+	defer h.commitMtx.Unlock()
+	dirty := a.reresolve()
+	a.lockSeries()
+	// After the locks: an earlier commit's samples of these series are
+	// applied by now, so their newest times are the ones to compare with.
+	if h.oooWindow > 0 && a.classifyLate() {
+		dirty = true
+	}
+	var recs [][]byte
+	if h.wal != nil {
+		if dirty {
+			a.encodeData()
+		}
+		recs = a.records()
+	}
+	h.applying.RLock()
+	return recs
+}
+
+// lockSeries locks each series of the batch once. A series' ticket says
+// which commit locked it last, so a series met again in the batch is not
+// locked twice. Callers hold commitMtx, which guards the tickets.
+func (a *headAppender) lockSeries() {
+	h := a.head
+	h.ticket++
+	if h.ticket == 0 { // wrapped: stale tickets could equal new ones
+		h.series.forEach(func(s *memSeries) { s.ticket = 0 })
+		h.ticket = 1
+	}
+	lock := func(s *memSeries) {
+		if s.ticket != h.ticket {
+			s.ticket = h.ticket
+			s.mtx.Lock()
+			a.locked = append(a.locked, s)
+		}
+	}
+	for _, p := range a.samples {
+		lock(p.s)
+	}
+	for _, p := range a.exemplars {
+		lock(p.s)
+	}
+}
+
+func (a *headAppender) unlockSeries() {
+	for _, s := range a.locked {
+		s.mtx.Unlock()
+	}
+	clear(a.locked)
+	a.locked = a.locked[:0]
+}
+
 // classifyLate marks as late the float samples that an earlier sample of
 // the same series in this batch overtook, so that they are logged and
 // applied as late samples; the ones outside the window are dropped.
-// Callers hold commitMtx.
+// Callers hold commitMtx and the batch's series locks.
 func (a *headAppender) classifyLate() (changed bool) {
 	if a.pendingMax == nil {
 		a.pendingMax = map[*memSeries]int64{}
@@ -311,7 +375,8 @@ func (a *headAppender) encodeData() {
 
 // records returns the batch's WAL records: the definitions of series not
 // logged yet, then the coded samples and exemplars. Callers hold
-// commitMtx, which orders the logged flags.
+// commitMtx and the batch's series locks, under which their logged flags
+// change.
 func (a *headAppender) records() [][]byte {
 	a.series = a.series[:0]
 	clear(a.logged)
@@ -394,18 +459,17 @@ func (a *headAppender) encodeRun(b []byte, run []pendingSample, kind int) []byte
 	return record.EncodeHistograms(b, a.hists, kind%kindLate == kindFloatHistogram)
 }
 
-// apply adds the batch to the series. Callers hold commitMtx.
+// apply adds the batch to its series, which the caller has locked.
 func (a *headAppender) apply() {
 	h := a.head
+	if h.feed != nil {
+		h.feed.begin(&a.feed)
+	}
 	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
 	var added, rejected int64
 	for _, p := range a.samples {
 		s := p.s
-		s.mtx.Lock()
-		prevMax := s.maxT.Load()
-		ok := h.applySample(s, p)
-		s.mtx.Unlock()
-		if !ok {
+		if !h.applySample(s, p) {
 			rejected++
 			continue
 		}
@@ -414,7 +478,7 @@ func (a *headAppender) apply() {
 			mint, maxt = min(mint, p.t), max(maxt, p.t)
 		}
 		if h.feed != nil {
-			h.feed.observe(s.ref, prevMax, p.t)
+			a.feed.observe(s.ref, p.t)
 		}
 	}
 	if added > 0 {
@@ -428,7 +492,7 @@ func (a *headAppender) apply() {
 		h.exemplars.add(p.s.ref, p.e)
 	}
 	if h.feed != nil {
-		h.feed.commit()
+		h.feed.commit(&a.feed)
 	}
 }
 

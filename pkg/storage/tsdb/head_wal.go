@@ -225,10 +225,10 @@ func (h *Head) checkpoint(logger *slog.Logger) error {
 	if h.wal == nil {
 		return nil
 	}
-	h.commitMtx.Lock()
+	release := h.exclusive()
 	n, err := h.wal.Cut()
 	minValid, lastRef := h.minValidTime.Load(), h.lastRef.Load()
-	h.commitMtx.Unlock()
+	release()
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
