@@ -25,6 +25,8 @@ type Head struct {
 	symbols  *symbolTable
 	postings *index.MemPostings
 	lastRef  atomic.Uint64
+	// createMtx orders new refs into the postings (see createNew).
+	createMtx sync.Mutex
 
 	minTime, maxTime atomic.Int64 // bounds of the samples held
 	// minValidTime refuses samples that belong to blocks already written.
@@ -108,9 +110,21 @@ func (h *Head) getOrCreate(lset labels.Labels) (*memSeries, error) {
 	if name, dup := lset.HasDuplicateLabelNames(); dup {
 		return nil, fmt.Errorf("%w: %q in %s", storage.ErrDuplicateLabelName, name, lset)
 	}
-	return h.create(hash, h.lastRef.Add(1), lset), nil
+	return h.createNew(hash, lset), nil
 }
 
+// createNew makes a series with a new ref. Concurrent appenders create
+// series at once: taking the ref and adding the series to the postings
+// under one lock keeps refs reaching the postings in increasing order, so
+// that lists stay sorted by appending and readers may keep slices of them.
+func (h *Head) createNew(hash uint64, lset labels.Labels) *memSeries {
+	syms := h.symbols.intern(lset)
+	h.createMtx.Lock()
+	defer h.createMtx.Unlock()
+	return h.add(hash, lset, newMemSeries(h.lastRef.Add(1), syms))
+}
+
+// create makes a series with a logged ref (WAL replay, one goroutine).
 func (h *Head) create(hash, ref uint64, lset labels.Labels) *memSeries {
 	return h.add(hash, lset, newMemSeries(ref, h.symbols.intern(lset)))
 }
@@ -119,7 +133,7 @@ func (h *Head) create(hash, ref uint64, lset labels.Labels) *memSeries {
 // collection removed (and released its symbols).
 func (h *Head) recreate(s *memSeries) *memSeries {
 	lset := *s.removed
-	return h.create(lset.Hash(), h.lastRef.Add(1), lset)
+	return h.createNew(lset.Hash(), lset)
 }
 
 // add registers ms, whose labels are lset, unless a series with them

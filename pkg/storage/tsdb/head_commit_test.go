@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -127,4 +128,41 @@ func TestCommitSharingASeriesWaitsForTheEarlierOne(t *testing.T) {
 	if err := equalDumps(live, dump(t, db)); err != nil {
 		t.Fatalf("replay differs: %v", err)
 	}
+}
+
+// Appenders creating series at once must leave every postings list sorted:
+// intersections merge them.
+func TestConcurrentSeriesCreationKeepsPostingsSorted(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	defer db.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range 20 {
+				app := db.Appender(context.Background())
+				for i := range 100 {
+					if _, err := app.Append(0, testSeries(g*10_000+batch*100+i), 1000, 1); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if err := app.Commit(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	all, _ := db.head.postings.AllPostings()
+	if len(all) != 8000 || !slices.IsSorted(all) {
+		t.Fatalf("all postings: %d refs, sorted %v; want 8000 sorted", len(all), slices.IsSorted(all))
+	}
+	db.head.postings.Range(func(name, value string, refs []uint64) {
+		if !slices.IsSorted(refs) {
+			t.Errorf("postings of %s=%q not sorted", name, value)
+		}
+	})
 }

@@ -23,44 +23,49 @@ type Reader interface {
 }
 
 // MemPostings is the head's index: label name -> value -> sorted refs.
-// Refs are handed out in increasing order, so adding nearly always appends.
+// Refs are added in increasing order, so adding appends: readers keep
+// slices of the lists, whose elements never change.
 type MemPostings struct {
 	mtx sync.RWMutex
-	m   map[string]map[string][]uint64
+	m   map[string]map[string]*refList
 	all []uint64
+}
+
+// refList is one postings list. The map holds it by pointer so that adding
+// a ref takes one map lookup, not a lookup and an assignment.
+type refList struct{ refs []uint64 }
+
+func (l *refList) get() []uint64 {
+	if l == nil {
+		return nil
+	}
+	return l.refs[:len(l.refs):len(l.refs)]
 }
 
 // NewMemPostings returns an empty index.
 func NewMemPostings() *MemPostings {
-	return &MemPostings{m: map[string]map[string][]uint64{}}
+	return &MemPostings{m: map[string]map[string]*refList{}}
 }
 
-// Add indexes a series. Concurrent appenders take refs before they add
-// their series, so a ref may arrive after a larger one: it is moved into
-// place. WAL replay, which adds in any order, calls EnsureOrder afterwards
-// instead.
+// Add indexes a series. ref must be larger than every ref added before,
+// except during WAL replay, which calls EnsureOrder afterwards.
 func (p *MemPostings) Add(ref uint64, lset labels.Labels) {
 	p.mtx.Lock()
-	p.all = insertSorted(p.all, ref)
+	p.all = append(p.all, ref)
 	lset.Range(func(l labels.Label) {
 		vals := p.m[l.Name]
 		if vals == nil {
-			vals = map[string][]uint64{}
+			vals = map[string]*refList{}
 			p.m[l.Name] = vals
 		}
-		vals[l.Value] = insertSorted(vals[l.Value], ref)
+		list := vals[l.Value]
+		if list == nil {
+			list = &refList{}
+			vals[l.Value] = list
+		}
+		list.refs = append(list.refs, ref)
 	})
 	p.mtx.Unlock()
-}
-
-// insertSorted appends ref to list and moves it back past the larger refs
-// before it: a few at most, as refs arrive nearly in order.
-func insertSorted(list []uint64, ref uint64) []uint64 {
-	list = append(list, ref)
-	for i := len(list) - 1; i > 0 && list[i-1] > ref; i-- {
-		list[i-1], list[i] = ref, list[i-1]
-	}
-	return list
 }
 
 // EnsureOrder sorts every list (after a replay added refs out of order).
@@ -70,7 +75,7 @@ func (p *MemPostings) EnsureOrder() {
 	slices.Sort(p.all)
 	for _, vals := range p.m {
 		for _, list := range vals {
-			slices.Sort(list)
+			slices.Sort(list.refs)
 		}
 	}
 }
@@ -89,10 +94,8 @@ func (p *MemPostings) Delete(gone map[uint64]struct{}) {
 	for name, vals := range p.m {
 		for v, list := range vals {
 			// Clone: readers may hold the old list.
-			if list = keep(slices.Clone(list)); len(list) == 0 {
+			if list.refs = keep(slices.Clone(list.refs)); len(list.refs) == 0 {
 				delete(vals, v)
-			} else {
-				vals[v] = list
 			}
 		}
 		if len(vals) == 0 {
@@ -107,12 +110,11 @@ func (p *MemPostings) Postings(name string, values ...string) ([]uint64, error) 
 	defer p.mtx.RUnlock()
 	vals := p.m[name]
 	if len(values) == 1 {
-		l := vals[values[0]]
-		return l[:len(l):len(l)], nil
+		return vals[values[0]].get(), nil
 	}
 	lists := make([][]uint64, 0, len(values))
 	for _, v := range values {
-		if l := vals[v]; len(l) > 0 {
+		if l := vals[v].get(); len(l) > 0 {
 			lists = append(lists, l)
 		}
 	}
@@ -155,8 +157,8 @@ func (p *MemPostings) Range(f func(name, value string, refs []uint64)) {
 	p.mtx.RLock()
 	defer p.mtx.RUnlock()
 	for name, vals := range p.m {
-		for v, refs := range vals {
-			f(name, v, refs)
+		for v, list := range vals {
+			f(name, v, list.get())
 		}
 	}
 }

@@ -77,26 +77,3 @@ func TestSetOperations(t *testing.T) {
 		t.Error("merge", got)
 	}
 }
-
-// Concurrent appenders take refs before they add their series, so refs
-// can arrive out of order; every list must still come out sorted.
-func TestMemPostingsAddOutOfOrder(t *testing.T) {
-	p := NewMemPostings()
-	refs := []uint64{1, 3, 2, 4, 7, 5, 6, 10, 8, 9}
-	for _, ref := range refs {
-		p.Add(ref, labels.FromStrings("__name__", "m", "parity", fmt.Sprint(ref%2)))
-	}
-	all, _ := p.AllPostings()
-	if !slices.IsSorted(all) || len(all) != len(refs) {
-		t.Fatalf("all postings %v: want the %d refs sorted", all, len(refs))
-	}
-	p.Range(func(name, value string, list []uint64) {
-		if !slices.IsSorted(list) {
-			t.Errorf("%s=%s: postings %v not sorted", name, value, list)
-		}
-	})
-	odd, _ := p.Postings("parity", "1")
-	if want := []uint64{1, 3, 5, 7, 9}; !slices.Equal(odd, want) {
-		t.Errorf("parity=1: got %v, want %v", odd, want)
-	}
-}
