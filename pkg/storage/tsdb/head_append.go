@@ -207,8 +207,9 @@ func (a *headAppender) Commit() error {
 		return nil
 	}
 	h := a.head
-	// The samples' records are coded before the commit lock is taken; the
-	// rare commit whose series changed meanwhile codes them again.
+	// The records are coded before the commit lock is taken; the rare
+	// commit whose series or late samples changed meanwhile codes them
+	// again.
 	if h.wal != nil {
 		a.encodeData()
 	}
@@ -348,10 +349,11 @@ func (a *headAppender) reresolve() (changed bool) {
 	return changed
 }
 
-// encodeData codes the batch's samples and exemplars as WAL records, the
-// samples in runs of one kind each, in append order (replay must apply
-// them in the order commit does).
+// encodeData codes the batch as WAL records: its new series, then its
+// samples in runs of one kind each, in append order (replay must apply them
+// in the order commit does), then its exemplars.
 func (a *headAppender) encodeData() {
+	a.encodeSeries()
 	a.data, a.dataEnds = a.data[:0], a.dataEnds[:0]
 	for i := 0; i < len(a.samples); {
 		kind := sampleKind(a.samples[i])
@@ -373,11 +375,12 @@ func (a *headAppender) encodeData() {
 	}
 }
 
-// records returns the batch's WAL records: the definitions of series not
-// logged yet, then the coded samples and exemplars. Callers hold
-// commitMtx and the batch's series locks, under which their logged flags
-// change.
-func (a *headAppender) records() [][]byte {
+// encodeSeries codes the definitions of the batch's series not logged yet.
+// It runs before the commit lock: a series another commit logs meanwhile is
+// then defined twice, which replay takes as once; one logged already is in
+// the WAL before this batch's samples, since its flag is set after the
+// write.
+func (a *headAppender) encodeSeries() {
 	a.series = a.series[:0]
 	clear(a.logged)
 	logSeries := func(s *memSeries) {
@@ -400,9 +403,16 @@ func (a *headAppender) records() [][]byte {
 	for _, p := range a.exemplars {
 		logSeries(p.s)
 	}
-	a.recs = a.recs[:0]
 	if len(a.series) > 0 {
 		a.buf = record.EncodeSeries(a.buf[:0], a.series)
+	}
+}
+
+// records returns the batch's coded WAL records: the definitions of series
+// not logged yet, then the samples and exemplars.
+func (a *headAppender) records() [][]byte {
+	a.recs = a.recs[:0]
+	if len(a.series) > 0 {
 		a.recs = append(a.recs, a.buf)
 	}
 	start := 0
