@@ -32,7 +32,6 @@ type API struct {
 	// Optional parts: without them the endpoints answer empty.
 	Exemplars storage.ExemplarQueryable
 	Metadata  MetadataSource
-	Stats     StatsSource
 	// Admin enables the admin endpoints (nil: "admin APIs disabled").
 	Admin *Admin
 	// Ranges answers query_range, a results cache say (nil: the engine

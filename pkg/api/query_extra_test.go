@@ -36,7 +36,6 @@ func newExtraServer(t *testing.T) *server {
 type extraStore interface {
 	storage.Storage
 	storage.ExemplarQueryable
-	Stats() storage.Stats
 }
 
 // newExtraServerOn is newExtraServer over a given store.
@@ -72,7 +71,6 @@ func newExtraServerOn(t *testing.T, st extraStore) *server {
 		Storage:   st,
 		Engine:    promql.NewEngine(promql.EngineOpts{}),
 		Exemplars: st,
-		Stats:     st,
 		Metadata: fakeMetadata{
 			"requests":        {{Type: "counter", Help: "Requests served.", Unit: ""}},
 			"latency_seconds": {{Type: "histogram", Help: "Latency.", Unit: "seconds"}},
@@ -178,11 +176,16 @@ func TestTSDBStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	// memstore: a pass over its series; the TSDB: its own statistics.
 	for name, st := range map[string]extraStore{"memstore": memstore.New(), "tsdb": db} {
 		t.Run(name, func(t *testing.T) { testTSDBStatus(t, newExtraServerOn(t, st)) })
 	}
+	// A storage without statistics says so rather than answering empty.
+	s := newExtraServerOn(t, withoutStats{memstore.New()})
+	s.get("/api/v1/status/tsdb", nil).failure(t, http.StatusServiceUnavailable, "unavailable", "cardinality")
 }
+
+// withoutStats hides the storage's CardinalityStats.
+type withoutStats struct{ extraStore }
 
 func testTSDBStatus(t *testing.T, s *server) {
 	r := s.get("/api/v1/status/tsdb", nil).success(t)

@@ -1,14 +1,10 @@
 package api
 
 import (
-	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
-
-	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/scrape"
 	"github.com/graftlabs/graft/pkg/storage"
@@ -59,11 +55,6 @@ func (a *API) metadata(w http.ResponseWriter, r *http.Request) {
 	writeData(w, out, nil)
 }
 
-// StatsSource reports a storage's size.
-type StatsSource interface {
-	Stats() storage.Stats
-}
-
 // tsdbStatus is the data of /api/v1/status/tsdb.
 type tsdbStatus struct {
 	HeadStats                   headStats `json:"headStats"`
@@ -86,8 +77,8 @@ type stat struct {
 	Value uint64 `json:"value"`
 }
 
-// tsdbStatus serves /api/v1/status/tsdb: sizes from the storage's stats,
-// cardinality from one pass over every series' labels.
+// tsdbStatus serves /api/v1/status/tsdb from the storage's own
+// cardinality statistics.
 func (a *API) tsdbStatus(w http.ResponseWriter, r *http.Request) {
 	limit, err := parseLimit(r, "limit")
 	if err == nil && limit == 0 {
@@ -100,33 +91,11 @@ func (a *API) tsdbStatus(w http.ResponseWriter, r *http.Request) {
 	if limit < 0 {
 		limit = 10
 	}
-	if cs, ok := a.Storage.(storage.CardinalityStatter); ok {
-		a.storageStatus(w, r, cs, limit)
+	cs, ok := a.Storage.(storage.CardinalityStatter)
+	if !ok {
+		writeError(w, &apiError{typ: errorUnavailable, err: errors.New("this storage does not report cardinality statistics")})
 		return
 	}
-	var st storage.Stats
-	if a.Stats != nil {
-		st = a.Stats.Stats()
-	}
-	counts, err := a.cardinality(r.Context(), st)
-	if err != nil {
-		writeError(w, &apiError{typ: errorInternal, err: err})
-		return
-	}
-	out := tsdbStatus{
-		HeadStats:                   headStats{NumSeries: st.NumSeries, NumLabelPairs: len(counts.byPair), MinTime: st.MinTime, MaxTime: st.MaxTime},
-		SeriesCountByMetricName:     topStats(counts.byMetric, limit),
-		LabelValueCountByLabelName:  topStats(counts.valuesByName, limit),
-		MemoryInBytesByLabelName:    topStats(counts.bytesByName, limit),
-		SeriesCountByLabelValuePair: topStats(counts.byPair, limit),
-	}
-	writeData(w, out, nil)
-}
-
-// storageStatus answers from a storage that keeps its own cardinality
-// statistics (the TSDB reads them off its postings, without a pass over
-// every series).
-func (a *API) storageStatus(w http.ResponseWriter, r *http.Request, cs storage.CardinalityStatter, limit int) {
 	st, err := cs.CardinalityStats(r.Context(), limit)
 	if err != nil {
 		writeError(w, &apiError{typ: errorInternal, err: fmt.Errorf("cardinality statistics: %w", err)})
@@ -146,55 +115,6 @@ func statList(entries []storage.StatEntry) []stat {
 	out := make([]stat, len(entries))
 	for i, e := range entries {
 		out[i] = stat{Name: e.Name, Value: e.Value}
-	}
-	return out
-}
-
-type cardinality struct {
-	byMetric, valuesByName, bytesByName, byPair map[string]uint64
-}
-
-func (a *API) cardinality(ctx context.Context, st storage.Stats) (*cardinality, error) {
-	c := &cardinality{byMetric: map[string]uint64{}, valuesByName: map[string]uint64{}, bytesByName: map[string]uint64{}, byPair: map[string]uint64{}}
-	q, err := a.Storage.Querier(st.MinTime, st.MaxTime)
-	if err != nil {
-		return nil, err
-	}
-	defer q.Close()
-	set := q.Select(ctx, &storage.SelectHints{Start: st.MinTime, End: st.MaxTime, Func: "series", Unsorted: true},
-		labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))
-	seenValue := map[string]struct{}{}
-	for set.Next() {
-		set.At().Labels().Range(func(l labels.Label) {
-			if l.Name == labels.MetricName {
-				c.byMetric[l.Value]++
-			}
-			pair := l.Name + "=" + l.Value
-			if _, ok := seenValue[pair]; !ok {
-				seenValue[pair] = struct{}{}
-				c.valuesByName[l.Name]++
-				c.bytesByName[l.Name] += uint64(len(l.Value))
-			}
-			c.byPair[pair]++
-		})
-	}
-	return c, set.Err()
-}
-
-// topStats returns the limit largest entries, largest first.
-func topStats(m map[string]uint64, limit int) []stat {
-	out := make([]stat, 0, len(m))
-	for k, v := range m {
-		out = append(out, stat{Name: k, Value: v})
-	}
-	slices.SortFunc(out, func(a, b stat) int {
-		if c := cmp.Compare(b.Value, a.Value); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Name, b.Name)
-	})
-	if len(out) > limit {
-		out = out[:limit]
 	}
 	return out
 }

@@ -138,7 +138,7 @@ func New(opts Options) (*Core, error) {
 	c.cache = c.newQueryCache(cfg)
 	c.api = &api.API{
 		Storage: c.store, Engine: c.engine, Targets: c.scraper, Rules: c.rules, Logger: opts.Logger,
-		Exemplars: c.store, Metadata: c.scraper, Stats: c.store, Ranges: c.cache,
+		Exemplars: c.store, Metadata: c.scraper, Ranges: c.cache,
 	}
 	if opts.EnableAdminAPI {
 		c.api.Admin = &api.Admin{Snapshots: c.store, Dir: filepath.Join(opts.DataDir, "snapshots")}

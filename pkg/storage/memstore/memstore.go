@@ -247,3 +247,20 @@ func (s *Store) removeSeries(list []*memSeries) {
 	}
 	s.index.remove(gone)
 }
+
+// CardinalityStats implements storage.CardinalityStatter from the store's
+// postings. The store keeps samples, not chunks: ChunkCount is 0.
+func (s *Store) CardinalityStats(ctx context.Context, limit int) (storage.CardinalityStats, error) {
+	stats := s.Stats()
+	s.mtx.RLock()
+	st := storage.CardinalityLists(limit, func(yield func(name, value string, series uint64)) {
+		for name, vals := range s.index.m {
+			for value, refs := range vals {
+				yield(name, value, uint64(len(refs)))
+			}
+		}
+	})
+	s.mtx.RUnlock()
+	st.Head = storage.HeadStats{NumSeries: stats.NumSeries, NumLabelPairs: st.Head.NumLabelPairs, MinTime: stats.MinTime, MaxTime: stats.MaxTime}
+	return st, ctx.Err()
+}
