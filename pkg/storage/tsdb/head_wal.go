@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/encoding"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/fileutil"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/record"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/wal"
@@ -106,84 +107,42 @@ func encodeSeriesChunks(b []byte, s *memSeries, lset labels.Labels) []byte {
 	return b
 }
 
-type byteReader struct {
-	b   []byte
-	err error
-}
-
-func (r *byteReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *byteReader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *byteReader) bytes(n uint64) []byte {
-	if n > uint64(len(r.b)) {
-		r.fail()
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *byteReader) fail() {
-	if r.err == nil {
-		r.err = errors.New("record truncated")
-	}
-	r.b = nil
-}
-
 // decodeSeriesChunks restores a series from a checkpoint record; its labels
 // are returned for the caller to intern.
 func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, error) {
-	r := &byteReader{b: b[1:]}
-	ref := r.uvarint()
-	n := r.uvarint()
+	r := encoding.New(b[1:], record.ErrTruncated)
+	ref := r.Uvarint()
+	n := r.Uvarint()
 	var sb labels.ScratchBuilder
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		name := string(r.bytes(r.uvarint()))
-		value := string(r.bytes(r.uvarint()))
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		name := string(r.UvarintBytes())
+		value := string(r.UvarintBytes())
 		sb.Add(name, value)
 	}
 	sb.Sort()
 	lset := sb.Labels()
 	s := newMemSeries(ref, "")
-	nc := r.uvarint()
+	nc := r.Uvarint()
 	var chunks []sealedChunk
-	for i := uint64(0); i < nc && r.err == nil; i++ {
-		encB := r.bytes(1)
-		if r.err != nil {
+	for i := uint64(0); i < nc && r.Err() == nil; i++ {
+		encB := r.Bytes(1)
+		if r.Err() != nil {
 			break
 		}
 		enc := chunkenc.Encoding(encB[0])
-		minT, maxT := r.varint(), r.varint()
-		data := slices.Clone(r.bytes(r.uvarint()))
+		minT, maxT := r.Varint(), r.Varint()
+		data := slices.Clone(r.UvarintBytes())
 		chunks = append(chunks, sealedChunk{minT: minT, maxT: maxT, data: data, enc: enc})
 	}
-	flag := r.bytes(1)
+	flag := r.Bytes(1)
 	open := len(flag) == 1 && flag[0] == 1
-	if r.err == nil && len(r.b) > 0 {
-		n := r.uvarint()
-		for i := uint64(0); i < n && r.err == nil; i++ {
-			encB := r.bytes(1)
-			minT, maxT := r.varint(), r.varint()
-			data := slices.Clone(r.bytes(r.uvarint()))
-			if r.err != nil {
+	if r.Err() == nil && len(r.B) > 0 {
+		n := r.Uvarint()
+		for i := uint64(0); i < n && r.Err() == nil; i++ {
+			encB := r.Bytes(1)
+			minT, maxT := r.Varint(), r.Varint()
+			data := slices.Clone(r.UvarintBytes())
+			if r.Err() != nil {
 				break
 			}
 			enc := chunkenc.Encoding(encB[0])
@@ -196,8 +155,8 @@ func decodeSeriesChunks(b []byte, blockRange int64) (*memSeries, labels.Labels, 
 			s.ooo.chunks = append(s.ooo.chunks, oooChunk{headChunk: headChunk{minT: minT, maxT: maxT, chunk: chunkenc.RawChunk{Enc: enc, Data: data}}})
 		}
 	}
-	if r.err != nil {
-		return nil, lset, r.err
+	if r.Err() != nil {
+		return nil, lset, r.Err()
 	}
 	if len(chunks) == 0 {
 		return s, lset, nil
@@ -364,10 +323,10 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 		// those that do not, flagged.
 		switch record.TypeOf(rec).Base() {
 		case typeHeadMeta:
-			br := &byteReader{b: rec[1:]}
-			minValid, lastRef := br.varint(), br.uvarint()
-			if br.err != nil {
-				return fmt.Errorf("checkpoint meta: %w", br.err)
+			br := encoding.New(rec[1:], record.ErrTruncated)
+			minValid, lastRef := br.Varint(), br.Uvarint()
+			if br.Err() != nil {
+				return fmt.Errorf("checkpoint meta: %w", br.Err())
 			}
 			h.minValidTime.Store(max(h.minValidTime.Load(), minValid))
 			h.bumpRef(lastRef)

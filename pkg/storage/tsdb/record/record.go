@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/graftlabs/graft/pkg/storage/tsdb/encoding"
 )
 
 // Type is the first byte of a record.
@@ -160,7 +162,7 @@ func appendST(b []byte, t, st int64) []byte {
 }
 
 func (r *reader) st(t int64) int64 {
-	u := r.uvarint()
+	u := r.Uvarint()
 	if u == 0 {
 		return 0
 	}
@@ -343,93 +345,20 @@ func appendFloatHistogram(b []byte, h *histogram.FloatHistogram) []byte {
 // Decoder reads records; it keeps no state between records.
 type Decoder struct{}
 
-type reader struct {
-	b   []byte
-	err error
-}
+// reader decodes a record's fields; a field cut short records ErrTruncated.
+type reader struct{ encoding.Decbuf }
 
-func (r *reader) uvarint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = ErrTruncated
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func newReader(b []byte) *reader { return &reader{encoding.New(b, ErrTruncated)} }
 
-func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = ErrTruncated
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) u64() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.b) < 8 {
-		r.err = ErrTruncated
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.b)
-	r.b = r.b[8:]
-	return v
-}
-
-func (r *reader) byte() byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.b) < 1 {
-		r.err = ErrTruncated
-		return 0
-	}
-	v := r.b[0]
-	r.b = r.b[1:]
-	return v
-}
-
-func (r *reader) f64() float64 { return math.Float64frombits(r.u64()) }
-
-// count reads a length that must fit in the rest of the record, at least
-// min bytes per item.
-func (r *reader) count(min int) int {
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)/min) {
-		r.err = fmt.Errorf("count %d exceeds the record", n)
-		return 0
-	}
-	return int(n)
-}
-
-func (r *reader) str() string {
-	n := r.count(1)
-	if r.err != nil {
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
+func (r *reader) str() string { return string(r.Bytes(uint64(r.Count(1)))) }
 
 func (r *reader) labels(sb *labels.ScratchBuilder) labels.Labels {
-	n := r.count(2)
+	n := r.Count(2)
 	sb.Reset()
 	for range n {
 		name := r.str()
 		value := r.str()
-		if r.err != nil {
+		if r.Err() != nil {
 			return labels.EmptyLabels()
 		}
 		sb.Add(name, value)
@@ -442,7 +371,7 @@ func check(b []byte, t Type) (*reader, error) {
 	if TypeOf(b) != t {
 		return nil, fmt.Errorf("record type %d, want %d", TypeOf(b), t)
 	}
-	return &reader{b: b[1:]}, nil
+	return newReader(b[1:]), nil
 }
 
 // Series decodes a series record, appending to into.
@@ -452,14 +381,14 @@ func (Decoder) Series(b []byte, into []RefSeries) ([]RefSeries, error) {
 		return into, err
 	}
 	var sb labels.ScratchBuilder
-	for len(r.b) > 0 && r.err == nil {
-		ref := r.uvarint()
+	for len(r.B) > 0 && r.Err() == nil {
+		ref := r.Uvarint()
 		lset := r.labels(&sb)
-		if r.err == nil {
+		if r.Err() == nil {
 			into = append(into, RefSeries{Ref: ref, Labels: lset})
 		}
 	}
-	return into, r.err
+	return into, r.Err()
 }
 
 // Samples decodes a samples or out-of-order samples record, appending to
@@ -469,21 +398,21 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 	if typ.Base() != TypeSamples && typ.Base() != TypeOOOSamples {
 		return into, fmt.Errorf("record type %d, want %d or %d", typ, TypeSamples, TypeOOOSamples)
 	}
-	r := &reader{b: b[1:]}
+	r := newReader(b[1:])
 	var ref uint64
 	var t int64
-	for len(r.b) > 0 && r.err == nil {
-		ref += uint64(r.varint())
-		t += r.varint()
-		s := RefSample{Ref: ref, T: t, V: r.f64()}
+	for len(r.B) > 0 && r.Err() == nil {
+		ref += uint64(r.Varint())
+		t += r.Varint()
+		s := RefSample{Ref: ref, T: t, V: r.F64()}
 		if typ.HasST() {
 			s.ST = r.st(t)
 		}
-		if r.err == nil {
+		if r.Err() == nil {
 			into = append(into, s)
 		}
 	}
-	return into, r.err
+	return into, r.Err()
 }
 
 // Histograms decodes an integer or float histogram record.
@@ -494,9 +423,9 @@ func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error)
 	if !float && t != TypeHistograms && t != TypeOOOHistograms {
 		return into, fmt.Errorf("record type %d is not a histogram record", typ)
 	}
-	r := &reader{b: b[1:]}
-	for len(r.b) > 0 && r.err == nil {
-		s := RefHistogram{Ref: r.uvarint(), T: r.varint()}
+	r := newReader(b[1:])
+	for len(r.B) > 0 && r.Err() == nil {
+		s := RefHistogram{Ref: r.Uvarint(), T: r.Varint()}
 		if typ.HasST() {
 			s.ST = r.st(s.T)
 		}
@@ -505,56 +434,56 @@ func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error)
 		} else {
 			s.H = r.histogram()
 		}
-		if r.err == nil {
+		if r.Err() == nil {
 			into = append(into, s)
 		}
 	}
-	return into, r.err
+	return into, r.Err()
 }
 
 func (r *reader) spans() []histogram.Span {
-	n := r.count(2)
-	if n == 0 || r.err != nil {
+	n := r.Count(2)
+	if n == 0 || r.Err() != nil {
 		return nil
 	}
 	out := make([]histogram.Span, n)
 	for i := range out {
-		out[i] = histogram.Span{Offset: int32(r.varint()), Length: uint32(r.uvarint())}
+		out[i] = histogram.Span{Offset: int32(r.Varint()), Length: uint32(r.Uvarint())}
 	}
 	return out
 }
 
 func (r *reader) floats() []float64 {
-	n := r.count(8)
-	if n == 0 || r.err != nil {
+	n := r.Count(8)
+	if n == 0 || r.Err() != nil {
 		return nil
 	}
 	out := make([]float64, n)
 	for i := range out {
-		out[i] = r.f64()
+		out[i] = r.F64()
 	}
 	return out
 }
 
 func (r *reader) ints() []int64 {
-	n := r.count(1)
-	if n == 0 || r.err != nil {
+	n := r.Count(1)
+	if n == 0 || r.Err() != nil {
 		return nil
 	}
 	out := make([]int64, n)
 	for i := range out {
-		out[i] = r.varint()
+		out[i] = r.Varint()
 	}
 	return out
 }
 
 func (r *reader) histogram() *histogram.Histogram {
-	h := &histogram.Histogram{CounterResetHint: histogram.CounterResetHint(r.byte())}
-	h.Schema = int32(r.varint())
-	h.ZeroThreshold = r.f64()
-	h.ZeroCount = r.uvarint()
-	h.Count = r.uvarint()
-	h.Sum = r.f64()
+	h := &histogram.Histogram{CounterResetHint: histogram.CounterResetHint(r.Byte())}
+	h.Schema = int32(r.Varint())
+	h.ZeroThreshold = r.F64()
+	h.ZeroCount = r.Uvarint()
+	h.Count = r.Uvarint()
+	h.Sum = r.F64()
 	h.PositiveSpans = r.spans()
 	h.NegativeSpans = r.spans()
 	h.PositiveBuckets = r.ints()
@@ -564,12 +493,12 @@ func (r *reader) histogram() *histogram.Histogram {
 }
 
 func (r *reader) floatHistogram() *histogram.FloatHistogram {
-	h := &histogram.FloatHistogram{CounterResetHint: histogram.CounterResetHint(r.byte())}
-	h.Schema = int32(r.varint())
-	h.ZeroThreshold = r.f64()
-	h.ZeroCount = r.f64()
-	h.Count = r.f64()
-	h.Sum = r.f64()
+	h := &histogram.FloatHistogram{CounterResetHint: histogram.CounterResetHint(r.Byte())}
+	h.Schema = int32(r.Varint())
+	h.ZeroThreshold = r.F64()
+	h.ZeroCount = r.F64()
+	h.Count = r.F64()
+	h.Sum = r.F64()
 	h.PositiveSpans = r.spans()
 	h.NegativeSpans = r.spans()
 	h.PositiveBuckets = r.floats()
@@ -585,12 +514,12 @@ func (Decoder) Exemplars(b []byte, into []RefExemplar) ([]RefExemplar, error) {
 		return into, err
 	}
 	var sb labels.ScratchBuilder
-	for len(r.b) > 0 && r.err == nil {
-		e := RefExemplar{Ref: r.uvarint(), T: r.varint(), V: r.f64(), HasTs: r.byte() == 1}
+	for len(r.B) > 0 && r.Err() == nil {
+		e := RefExemplar{Ref: r.Uvarint(), T: r.Varint(), V: r.F64(), HasTs: r.Byte() == 1}
 		e.Labels = r.labels(&sb)
-		if r.err == nil {
+		if r.Err() == nil {
 			into = append(into, e)
 		}
 	}
-	return into, r.err
+	return into, r.Err()
 }
