@@ -352,19 +352,17 @@ func (q *Query) Exec(ctx context.Context) (res *Result, err error) {
 
 func (q *Query) exec(ctx context.Context) (*Result, error) {
 	e := q.engine
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	queued := time.Now()
+	ctx, cancel := withDeadline(ctx, queued.Add(e.timeout))
 	defer cancel()
 
 	if err := ctx.Err(); err != nil {
 		return nil, contextError(err, "query execution")
 	}
-	queued := time.Now()
-	select {
-	case e.slots <- struct{}{}:
-		defer func() { <-e.slots }()
-	case <-ctx.Done():
-		return nil, contextError(ctx.Err(), "query queue")
+	if err := e.acquireSlot(ctx); err != nil {
+		return nil, err
 	}
+	defer func() { <-e.slots }()
 	began := time.Now()
 
 	res, err := q.run(ctx)
@@ -375,6 +373,22 @@ func (q *Query) exec(ctx context.Context) (*Result, error) {
 	res.Stats.EvalTime = time.Since(began).Seconds()
 	res.Stats.PrepareTime = q.prepared.Seconds()
 	return res, nil
+}
+
+// acquireSlot waits for one of the MaxConcurrent slots. A free slot is
+// taken without waiting on ctx.Done, which would arm the query's timer.
+func (e *Engine) acquireSlot(ctx context.Context) error {
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return contextError(ctx.Err(), "query queue")
+	}
 }
 
 func (q *Query) run(ctx context.Context) (*Result, error) {

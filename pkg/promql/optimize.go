@@ -20,7 +20,7 @@ import (
 // comparisons are left alone: there, unmatched series can still fail a
 // query (duplicate series on the "one" side), and Graft must fail it too.
 func pushDownMatchers(expr parser.Expr) {
-	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+	_ = walkExpr(expr, nil, func(node parser.Node, _ []parser.Node) error {
 		b, ok := node.(*parser.BinaryExpr)
 		if !ok || b.VectorMatching == nil {
 			return nil
