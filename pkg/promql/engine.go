@@ -234,7 +234,7 @@ type Query struct {
 	engine    *Engine
 	queryable storage.Queryable
 	query     string
-	plan      *plan
+	plan      plan          // in the same allocation; never copied
 	prepared  time.Duration // parsing and planning
 }
 
@@ -331,11 +331,12 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 	if opts.LookbackDelta > 0 {
 		lookback = opts.LookbackDelta
 	}
-	p, err := newPlan(expr, qr, planOpts{lookback: lookback, maxRes: max(opts.MaxResolution.Milliseconds(), 0), noStepSubq: e.noStepSubq})
-	if err != nil {
+	qry := &Query{engine: e, queryable: q, query: query}
+	if err := qry.plan.init(expr, qr, planOpts{lookback: lookback, maxRes: max(opts.MaxResolution.Milliseconds(), 0), noStepSubq: e.noStepSubq}); err != nil {
 		return nil, &Error{Type: ErrBadData, Err: err}
 	}
-	return &Query{engine: e, queryable: q, query: query, plan: p, prepared: time.Since(began)}, nil
+	qry.prepared = time.Since(began)
+	return qry, nil
 }
 
 // Exec runs the query. It waits for a free slot when MaxConcurrent queries
@@ -393,7 +394,7 @@ func (e *Engine) acquireSlot(ctx context.Context) error {
 
 func (q *Query) run(ctx context.Context) (*Result, error) {
 	e := q.engine
-	p := q.plan
+	p := &q.plan
 	ev := newEvaluator(ctx, p, evalOptions{
 		maxSamples:  e.maxSamples,
 		parallelism: e.parallelism,

@@ -36,6 +36,14 @@ type plan struct {
 	// more than the searches they would save.
 	selectors     []plannedSelector
 	numSelections int // distinct selections among selectors
+
+	// Room for the planning walks' path and for the selectors and
+	// selections of small queries, so that planning one allocates little
+	// besides the plan itself (selections point into selectionBuf: a plan
+	// must not be copied).
+	pathBuf      [8]parser.Node
+	selectorBuf  [2]plannedSelector
+	selectionBuf [2]selection
 }
 
 // plannedSelector is how one selector of the query reads storage.
@@ -64,29 +72,28 @@ type planOpts struct {
 	noStepSubq func(rangeMillis int64) int64
 }
 
-// newPlan rewrites expr for evaluation over qr, the way Prometheus's
+// init rewrites expr for evaluation over qr, the way Prometheus's
 // PreprocessExpr does (so that positions in annotations match), then plans
-// its storage reads.
-func newPlan(expr parser.Expr, qr queryRange, opts planOpts) (*plan, error) {
-	p := &plan{
-		start:      qr.start,
-		end:        qr.end,
-		interval:   qr.interval,
-		lookback:   opts.lookback.Milliseconds(),
-		maxRes:     opts.maxRes,
-		noStepSubq: opts.noStepSubq,
-	}
+// its storage reads into p, which must be zero. Plans live inside their
+// Query: one allocation for both.
+func (p *plan) init(expr parser.Expr, qr queryRange, opts planOpts) error {
+	p.start, p.end, p.interval = qr.start, qr.end, qr.interval
+	p.lookback = opts.lookback.Milliseconds()
+	p.maxRes, p.noStepSubq = opts.maxRes, opts.noStepSubq
+	p.selectors = p.selectorBuf[:0]
 	expr = foldQueryConstants(expr, qr)
-	if err := resolveDurations(expr, qr); err != nil {
-		return nil, err
+	// The walks below share one path buffer.
+	path := p.pathBuf[:0]
+	if err := resolveDurations(expr, qr, path); err != nil {
+		return err
 	}
 	if invariant, wrap := markStepInvariant(expr, qr); invariant && wrap {
 		expr = &parser.StepInvariantExpr{Expr: expr}
 	}
-	pushDownMatchers(expr)
+	pushDownMatchers(expr, path)
 	p.expr = expr
-	p.planSelections()
-	return p, nil
+	p.planSelections(path)
+	return nil
 }
 
 // foldQueryConstants replaces start(), end(), range() and step() by their
@@ -132,12 +139,12 @@ func foldQueryConstants(expr parser.Expr, qr queryRange) parser.Expr {
 
 // resolveDurations evaluates duration expressions (offset (1h/2), [step()*4])
 // into the plain durations the rest of the engine reads.
-func resolveDurations(expr parser.Expr, qr queryRange) error {
+func resolveDurations(expr parser.Expr, qr queryRange, path []parser.Node) error {
 	d := durationEvaluator{
 		step:       float64(qr.interval) / 1000,
 		queryRange: float64(qr.end-qr.start) / 1000,
 	}
-	return walkExpr(expr, nil, func(node parser.Node, _ []parser.Node) error {
+	return walkExpr(expr, path, func(node parser.Node, _ []parser.Node) error {
 		return d.resolve(node)
 	})
 }
@@ -380,10 +387,10 @@ type selection struct {
 
 // planSelections registers every selector, computes the window of samples
 // it may read, and the overall [mint, maxt] of the querier.
-func (p *plan) planSelections() {
+func (p *plan) planSelections(path []parser.Node) {
 	p.mint, p.maxt = math.MaxInt64, math.MinInt64
 	var rangeMs int64 // range of the matrix selector being visited, if any
-	_ = walkExpr(p.expr, make([]parser.Node, 0, 8), func(node parser.Node, path []parser.Node) error {
+	_ = walkExpr(p.expr, path, func(node parser.Node, path []parser.Node) error {
 		switch n := node.(type) {
 		case *parser.MatrixSelector:
 			rangeMs = n.Range.Milliseconds()
@@ -419,7 +426,8 @@ func (p *plan) register(vs *parser.VectorSelector, path []parser.Node, rangeMs, 
 	}
 	sel := p.sharedSelection(vs.LabelMatchers, fn, res)
 	if sel == nil {
-		sel = &selection{
+		sel = p.newSelection()
+		*sel = selection{
 			matchers: vs.LabelMatchers,
 			// Results come out in label order regardless; like Prometheus,
 			// the engine reads series in whatever order storage has them.
@@ -439,6 +447,15 @@ func (p *plan) register(vs *parser.VectorSelector, path []parser.Node, rangeMs, 
 		h.Step = min(h.Step, step)
 	}
 	p.selectors = append(p.selectors, plannedSelector{vs: vs, sel: sel, statsOnly: readsStatsOnly(path)})
+}
+
+// newSelection returns room for one more selection, inside the plan while
+// there is.
+func (p *plan) newSelection() *selection {
+	if p.numSelections < len(p.selectionBuf) {
+		return &p.selectionBuf[p.numSelections]
+	}
+	return &selection{}
 }
 
 // sharedSelection returns the selection already planned for a selector

@@ -183,6 +183,9 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 		}
 		w.step = rangeStep{rangeSec: float64(src.rangeMs) / 1000, anchored: src.anchored, smoothed: src.smoothed, pos: w.argPos}
 		w.step.params = make([]float64, len(params))
+		// Start the window's buffer in the arena, with room for short
+		// ranges: growing it from nothing costs several allocations.
+		w.win.fbuf = a.floats(windowPoints)
 		return w.run
 	})
 	if err != nil {
@@ -199,6 +202,9 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 	}
 	return m, ev.budget.add(m.points())
 }
+
+// windowPoints is the room a range function's window starts with.
+const windowPoints = 32
 
 // rangeWorker evaluates a range function series by series; one per
 // goroutine, reusing its window, cursor, iterator and annotations.
@@ -251,10 +257,18 @@ func (w *rangeWorker) run(i int) error {
 		return fmt.Errorf("reading series %s: %w", lset, err)
 	}
 	if w.counterHint {
-		w.nonCounter = checkCounterName(&w.annos, lset, &res, w.argPos, w.nonCounter)
+		// Straight to the query's annotations: building the hint costs
+		// more than the rate of a short window, and series of one metric
+		// come one after another, so it is built once per run of them.
+		if name := nonCounterName(lset, &res); name != "" && name != w.nonCounter {
+			ev.warn(annotations.NewPossibleNonCounterInfo(name, w.argPos))
+			w.nonCounter = name
+		}
 	}
-	ev.annotate(w.annos)
-	clear(w.annos)
+	if len(w.annos) > 0 {
+		ev.annotate(w.annos)
+		clear(w.annos)
+	}
 	w.out[i] = res
 	return nil
 }
@@ -353,22 +367,19 @@ func (ev *evaluator) scalarParams(args parser.Expressions, skip int) ([]scalarVa
 	return out, nil
 }
 
-// checkCounterName adds Prometheus's hint that rate() and increase() are
-// meant for counters, judged by the metric name, and returns the name it
-// was given for. Building the hint costs more than the rate of a short
-// window: it is skipped when done returns the same name (series of one
-// metric come one after another).
-func checkCounterName(annos *annotations.Annotations, metric labels.Labels, res *Series, pos posrange.PositionRange, done string) string {
+// nonCounterName returns the metric name of a rate() or increase() result
+// that deserves Prometheus's hint that those functions are meant for
+// counters (judged by the name), or "".
+func nonCounterName(metric labels.Labels, res *Series) string {
 	name := metric.Get(labels.MetricName)
-	if name == "" || len(res.Floats) == 0 || name == done {
-		return done
+	if name == "" || len(res.Floats) == 0 {
+		return ""
 	}
 	for _, suffix := range []string{"_total", "_sum", "_count", "_bucket"} {
 		if strings.HasSuffix(name, suffix) {
-			return done
+			return ""
 		}
 	}
-	annos.Add(annotations.NewPossibleNonCounterInfo(name, pos))
 	return name
 }
 

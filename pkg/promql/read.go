@@ -44,6 +44,11 @@ func expandSeriesSet(ctx context.Context, set storage.SeriesSet) ([]storage.Seri
 				return nil, contextError(err, "expression evaluation")
 			}
 		}
+		if out == nil {
+			// Skip the smallest growth steps: one allocation for up to
+			// 8 series instead of four.
+			out = make([]storage.Series, 0, 8)
+		}
 		out = append(out, set.At())
 	}
 	if err := set.Err(); err != nil {
