@@ -344,51 +344,66 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 func (q *Query) Exec(ctx context.Context) (res *Result, err error) {
 	e := q.engine
 	e.metrics.running.Inc()
-	defer func(began time.Time) {
+	// Reading the clock is not free (a system call on some virtual
+	// machines): a query reads it once on entry, once after queueing if it
+	// had to wait, and once at the end.
+	queued := time.Now()
+	var finished time.Time
+	defer func() {
 		e.metrics.running.Dec()
-		e.metrics.observe(q.plan.interval == 0, began, res, err)
-	}(time.Now())
-	return q.exec(ctx)
+		if finished.IsZero() {
+			finished = time.Now()
+		}
+		e.metrics.observe(q.plan.interval == 0, finished.Sub(queued), res, err)
+	}()
+	res, finished, err = q.exec(ctx, queued)
+	return res, err
 }
 
-func (q *Query) exec(ctx context.Context) (*Result, error) {
+// exec runs the query and returns when it finished.
+func (q *Query) exec(ctx context.Context, queued time.Time) (*Result, time.Time, error) {
 	e := q.engine
-	queued := time.Now()
 	ctx, cancel := withDeadline(ctx, queued.Add(e.timeout))
 	defer cancel()
-
 	if err := ctx.Err(); err != nil {
-		return nil, contextError(err, "query execution")
+		return nil, time.Time{}, contextError(err, "query execution")
 	}
-	if err := e.acquireSlot(ctx); err != nil {
-		return nil, err
+
+	waited, err := e.acquireSlot(ctx)
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	defer func() { <-e.slots }()
-	began := time.Now()
+	began := queued
+	if waited {
+		began = time.Now()
+	}
 
 	res, err := q.run(ctx)
 	if err != nil {
-		return nil, e.classify(ctx, err)
+		return nil, time.Time{}, e.classify(ctx, err)
 	}
+	finished := time.Now()
 	res.Stats.QueueTime = began.Sub(queued).Seconds()
-	res.Stats.EvalTime = time.Since(began).Seconds()
+	res.Stats.EvalTime = finished.Sub(began).Seconds()
 	res.Stats.PrepareTime = q.prepared.Seconds()
-	return res, nil
+	return res, finished, nil
 }
 
-// acquireSlot waits for one of the MaxConcurrent slots. A free slot is
-// taken without waiting on ctx.Done, which would arm the query's timer.
-func (e *Engine) acquireSlot(ctx context.Context) error {
+// acquireSlot waits for one of the MaxConcurrent slots and says whether it
+// had to. A free slot is taken without waiting on ctx.Done, which would arm
+// the query's timer.
+func (e *Engine) acquireSlot(ctx context.Context) (waited bool, err error) {
 	select {
 	case e.slots <- struct{}{}:
-		return nil
+		return false, nil
 	default:
 	}
 	select {
 	case e.slots <- struct{}{}:
-		return nil
+		return true, nil
 	case <-ctx.Done():
-		return contextError(ctx.Err(), "query queue")
+		return true, contextError(ctx.Err(), "query queue")
 	}
 }
 

@@ -39,7 +39,8 @@ func (c *seriesCache) get(ctx context.Context, sel *selection) ([]storage.Series
 func expandSeriesSet(ctx context.Context, set storage.SeriesSet) ([]storage.Series, error) {
 	var out []storage.Series
 	for set.Next() {
-		if len(out)%1024 == 0 {
+		// Every 1024 series; the evaluator checked before the Select.
+		if len(out)%1024 == 1023 {
 			if err := ctx.Err(); err != nil {
 				return nil, contextError(err, "expression evaluation")
 			}

@@ -77,7 +77,11 @@ func (o *outputSet) newSlot(metric labels.Labels, dropName bool) int {
 
 // add appends a float at step k.
 func (o *outputSet) add(metric labels.Labels, dropName bool, k int, ts int64, f float64) error {
-	i := o.slot(metric, dropName)
+	return o.addAt(o.slot(metric, dropName), k, ts, f)
+}
+
+// addAt appends a float at step k to output series i.
+func (o *outputSet) addAt(i, k int, ts int64, f float64) error {
 	if o.last[i] == k {
 		return errDuplicateLabelset
 	}
