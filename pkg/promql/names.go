@@ -69,6 +69,12 @@ func hasSameLabels(m Matrix) bool {
 	for i := range m {
 		hashes = append(hashes, m[i].Metric.Hash())
 	}
+	return hasRepeats(hashes)
+}
+
+// hasRepeats reports whether a value occurs twice in hashes, which it
+// sorts.
+func hasRepeats(hashes []uint64) bool {
 	slices.Sort(hashes)
 	for i := 1; i < len(hashes); i++ {
 		if hashes[i] == hashes[i-1] {
