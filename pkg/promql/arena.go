@@ -40,9 +40,12 @@ func slabClass(held, n, div int) int {
 // arena is used by one goroutine at a time.
 type pointArena struct {
 	fslabs []pooledFloats
-	fslab  []FPoint
-	foff   int
-	flast  int // offset of the last slice handed out, -1 if none
+	// fslabs0 backs fslabs while the arena holds one slab (short queries
+	// need no more): one allocation less per query.
+	fslabs0 [1]pooledFloats
+	fslab   []FPoint
+	foff    int
+	flast   int // offset of the last slice handed out, -1 if none
 
 	hslabs []pooledHists
 	hslab  []HPoint
@@ -70,6 +73,9 @@ func (a *pointArena) floats(n int) []FPoint {
 	if a.foff+n > len(a.fslab) {
 		c := slabClass(len(a.fslabs), n, 1)
 		s := floatSlabs[c].Get().(*[]FPoint)
+		if a.fslabs == nil {
+			a.fslabs = a.fslabs0[:0]
+		}
 		a.fslabs = append(a.fslabs, pooledFloats{s, c})
 		a.fslab, a.foff = *s, 0
 	}

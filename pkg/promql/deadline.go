@@ -26,14 +26,15 @@ type timedCtx struct {
 	cancel context.CancelFunc
 }
 
-// withDeadline returns a context done at deadline or when parent is, and
-// the function that releases it, as context.WithDeadline does.
-func withDeadline(parent context.Context, deadline time.Time) (context.Context, func()) {
+// wrap returns a context done at deadline or when parent is, as
+// context.WithDeadline does, using c (which must be zero) when the parent
+// ends later. release must be called once the context is no longer used.
+func (c *deadlineCtx) wrap(parent context.Context, deadline time.Time) context.Context {
 	if d, ok := parent.Deadline(); ok && !d.After(deadline) {
-		return parent, func() {} // the parent ends first: nothing to add
+		return parent // the parent ends first: nothing to add
 	}
-	c := &deadlineCtx{Context: parent, deadline: deadline}
-	return c, c.release
+	c.Context, c.deadline = parent, deadline
+	return c
 }
 
 func (c *deadlineCtx) Deadline() (time.Time, bool) { return c.deadline, true }
@@ -60,6 +61,7 @@ func (c *deadlineCtx) Err() error {
 }
 
 // release stops the timer, if Done started one; no timer starts after it.
+// It does nothing to a deadlineCtx that wrap did not use.
 func (c *deadlineCtx) release() {
 	c.once.Do(func() {})
 	if t := c.timed.Load(); t != nil {

@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+func withDeadline(parent context.Context, deadline time.Time) (context.Context, func()) {
+	c := &deadlineCtx{}
+	return c.wrap(parent, deadline), c.release
+}
+
 func TestDeadlineCtxErrWithoutDone(t *testing.T) {
 	ctx, release := withDeadline(context.Background(), time.Now().Add(20*time.Millisecond))
 	defer release()

@@ -153,7 +153,8 @@ type Result struct {
 	Annotations annotations.Annotations
 	Stats       Stats
 
-	arena *pointArena // memory behind a Matrix value
+	arena *pointArena // memory behind a Matrix value: nil or &space
+	space pointArena
 }
 
 // Close hands the memory behind the result's points back for reuse by
@@ -363,8 +364,9 @@ func (q *Query) Exec(ctx context.Context) (res *Result, err error) {
 // exec runs the query and returns when it finished.
 func (q *Query) exec(ctx context.Context, queued time.Time) (*Result, time.Time, error) {
 	e := q.engine
-	ctx, cancel := withDeadline(ctx, queued.Add(e.timeout))
-	defer cancel()
+	st := &queryState{}
+	ctx = st.deadline.wrap(ctx, queued.Add(e.timeout))
+	defer st.deadline.release()
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, contextError(err, "query execution")
 	}
@@ -379,7 +381,7 @@ func (q *Query) exec(ctx context.Context, queued time.Time) (*Result, time.Time,
 		began = time.Now()
 	}
 
-	res, err := q.run(ctx)
+	res, err := q.run(ctx, st)
 	if err != nil {
 		return nil, time.Time{}, e.classify(ctx, err)
 	}
@@ -407,15 +409,18 @@ func (e *Engine) acquireSlot(ctx context.Context) (waited bool, err error) {
 	}
 }
 
-func (q *Query) run(ctx context.Context) (*Result, error) {
+func (q *Query) run(ctx context.Context, st *queryState) (*Result, error) {
 	e := q.engine
 	p := &q.plan
-	ev := newEvaluator(ctx, p, evalOptions{
+	// The result is allocated up front: it holds the arena the evaluation
+	// allocates points from.
+	res := &Result{space: pointArena{flast: -1, hlast: -1}}
+	ev := st.newEvaluator(ctx, p, evalOptions{
 		maxSamples:  e.maxSamples,
 		parallelism: e.parallelism,
 		delayedName: e.delayedName,
 		useST:       e.useST,
-	})
+	}, &res.space)
 	if err := ev.openQuerier(q.queryable); err != nil {
 		return nil, err
 	}
@@ -432,11 +437,8 @@ func (q *Query) run(ctx context.Context) (*Result, error) {
 		ev.arena.release()
 		return nil, err
 	}
-	res := &Result{
-		Value:       val,
-		Annotations: ev.annos,
-		Stats:       Stats{TotalSamples: ev.budget.read, PeakSamples: int(ev.budget.peak.Load())},
-	}
+	res.Value, res.Annotations = val, ev.annos
+	res.Stats = Stats{TotalSamples: ev.budget.read, PeakSamples: int(ev.budget.peak.Load())}
 	if _, ok := val.(Matrix); ok {
 		res.arena = ev.arena
 	} else {

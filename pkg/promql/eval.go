@@ -56,24 +56,23 @@ type evaluator struct {
 // values, allocated in one piece: a short query costs about as much per
 // allocation as per sample.
 type queryState struct {
-	ev     evaluator
-	budget sampleBudget
-	annoMu sync.Mutex
-	series seriesCache
-	arena  pointArena
+	deadline deadlineCtx
+	ev       evaluator
+	budget   sampleBudget
+	annoMu   sync.Mutex
+	series   seriesCache
 	// entries backs series.entries for queries with few selections.
 	entries [2]cacheEntry
 }
 
-func newEvaluator(ctx context.Context, p *plan, opts evalOptions) *evaluator {
+// newEvaluator returns the root evaluator of a query, allocating points
+// from arena.
+func (st *queryState) newEvaluator(ctx context.Context, p *plan, opts evalOptions, arena *pointArena) *evaluator {
 	interval := p.interval
 	if interval == 0 {
 		interval = 1
 	}
-	st := &queryState{
-		budget: sampleBudget{max: int64(opts.maxSamples)},
-		arena:  pointArena{flast: -1, hlast: -1},
-	}
+	st.budget.max = int64(opts.maxSamples)
 	if n := p.numSelections; n > len(st.entries) {
 		st.series.entries = make([]cacheEntry, n)
 	} else {
@@ -88,7 +87,7 @@ func newEvaluator(ctx context.Context, p *plan, opts evalOptions) *evaluator {
 		interval: interval,
 		budget:   &st.budget,
 		annoMu:   &st.annoMu,
-		arena:    &st.arena,
+		arena:    arena,
 		series:   &st.series,
 	}
 	ev := &st.ev

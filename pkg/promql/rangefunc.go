@@ -171,7 +171,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 	wantST := ev.opts.useST && stFuncs[name] && src.fromStore
 
 	out := make(Matrix, len(src.series))
-	err = ev.parallel(len(src.series), func(a *pointArena) func(i int) error {
+	err = ev.parallel(len(src.series), func(a *pointArena) seriesWorker {
 		w := &rangeWorker{
 			ev: ev, src: src, params: params, kernel: kernel, out: out, arena: a,
 			// double_exponential_smoothing interleaves steps unless pinned.
@@ -186,7 +186,7 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 		// Start the window's buffer in the arena, with room for short
 		// ranges: growing it from nothing costs several allocations.
 		w.win.fbuf = a.floats(windowPoints)
-		return w.run
+		return w
 	})
 	if err != nil {
 		return nil, err

@@ -43,9 +43,8 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMo
 		return Matrix{}, nil
 	}
 	out := make(Matrix, len(series))
-	err = ev.parallel(len(series), func(a *pointArena) func(i int) error {
-		w := &selectorWorker{ev: ev, vs: vs, mode: mode, series: series, out: out, statsOnly: ps.statsOnly, arena: a}
-		return w.run
+	err = ev.parallel(len(series), func(a *pointArena) seriesWorker {
+		return &selectorWorker{ev: ev, vs: vs, mode: mode, series: series, out: out, statsOnly: ps.statsOnly, arena: a}
 	})
 	if err != nil {
 		return nil, err
