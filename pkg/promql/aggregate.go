@@ -448,7 +448,7 @@ func (a *aggAcc) addAvg(f float64, h *histogram.FloatHistogram, metric labels.La
 }
 
 func (a *aggAcc) aggregationError(err error, metric labels.Labels, annos *annotations.Annotations, pos posrangeT) {
-	if errorsIs(err, histogram.ErrHistogramsIncompatibleSchema) {
+	if incompatibleSchema(err) {
 		annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(metric.Get(model.MetricNameLabel), pos))
 	}
 	a.incompatible = true

@@ -1,8 +1,6 @@
 package promql
 
 import (
-	"errors"
-
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/promql/parser/posrange"
 	"github.com/prometheus/prometheus/util/annotations"
@@ -23,7 +21,7 @@ func subHistogram(base, other *histogram.FloatHistogram, annos *annotations.Anno
 
 func histogramOpResult(err error, reconciled bool, op annotations.HistogramOperation, annos *annotations.Annotations, metricName string, pos posrange.PositionRange) bool {
 	if err != nil {
-		if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+		if incompatibleSchema(err) {
 			annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(metricName, pos))
 		}
 		return false
