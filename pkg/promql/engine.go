@@ -346,50 +346,51 @@ func (q *Query) Exec(ctx context.Context) (res *Result, err error) {
 	e := q.engine
 	e.metrics.running.Inc()
 	// Reading the clock is not free (a system call on some virtual
-	// machines): a query reads it once on entry, once after queueing if it
-	// had to wait, and once at the end.
+	// machines): a query reads the time once on entry, and only the
+	// monotonic clock (time.Since) after queueing if it had to wait and
+	// at the end.
 	queued := time.Now()
-	var finished time.Time
+	var took time.Duration
 	defer func() {
 		e.metrics.running.Dec()
-		if finished.IsZero() {
-			finished = time.Now()
+		if took == 0 {
+			took = time.Since(queued)
 		}
-		e.metrics.observe(q.plan.interval == 0, finished.Sub(queued), res, err)
+		e.metrics.observe(q.plan.interval == 0, took, res, err)
 	}()
-	res, finished, err = q.exec(ctx, queued)
+	res, took, err = q.exec(ctx, queued)
 	return res, err
 }
 
-// exec runs the query and returns when it finished.
-func (q *Query) exec(ctx context.Context, queued time.Time) (*Result, time.Time, error) {
+// exec runs the query and returns how long it took since queued.
+func (q *Query) exec(ctx context.Context, queued time.Time) (*Result, time.Duration, error) {
 	e := q.engine
 	st := &queryState{}
 	ctx = st.deadline.wrap(ctx, queued.Add(e.timeout))
 	defer st.deadline.release()
 	if err := ctx.Err(); err != nil {
-		return nil, time.Time{}, contextError(err, "query execution")
+		return nil, 0, contextError(err, "query execution")
 	}
 
 	waited, err := e.acquireSlot(ctx)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, 0, err
 	}
 	defer func() { <-e.slots }()
-	began := queued
+	var queueTime time.Duration
 	if waited {
-		began = time.Now()
+		queueTime = time.Since(queued)
 	}
 
 	res, err := q.run(ctx, st)
 	if err != nil {
-		return nil, time.Time{}, e.classify(ctx, err)
+		return nil, 0, e.classify(ctx, err)
 	}
-	finished := time.Now()
-	res.Stats.QueueTime = began.Sub(queued).Seconds()
-	res.Stats.EvalTime = finished.Sub(began).Seconds()
+	took := time.Since(queued)
+	res.Stats.QueueTime = queueTime.Seconds()
+	res.Stats.EvalTime = (took - queueTime).Seconds()
 	res.Stats.PrepareTime = q.prepared.Seconds()
-	return res, finished, nil
+	return res, took, nil
 }
 
 // acquireSlot waits for one of the MaxConcurrent slots and says whether it
