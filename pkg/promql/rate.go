@@ -180,7 +180,12 @@ func histogramRate(s *rangeStep, isCounter bool) *histogram.FloatHistogram {
 		}
 	}
 
-	h := last.CopyToSchema(minSchema)
+	var h *histogram.FloatHistogram
+	if minSchema == last.Schema {
+		h = copyHistogram(last)
+	} else {
+		h = last.CopyToSchema(minSchema)
+	}
 	_, _, reconciled, err := h.Sub(prev)
 	if incompatibleSchema(err) {
 		s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(name, s.pos))

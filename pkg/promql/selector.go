@@ -246,7 +246,7 @@ func (w *lookbackWalker) consume() {
 // consecutive steps picking the same sample share it.
 func (w *lookbackWalker) stableH() *histogram.FloatHistogram {
 	if w.emittedSeq != w.seq {
-		w.emitted, w.emittedSeq = w.h.Copy(), w.seq
+		w.emitted, w.emittedSeq = copyHistogram(w.h), w.seq
 	}
 	return w.emitted
 }
