@@ -84,6 +84,7 @@ type Engine struct {
 	parser      parser.Parser
 	slots       chan struct{} // one token per running query
 	metrics     *metrics
+	regexes     regexCache // label_replace's compiled expressions
 }
 
 // AllFeatures are the parser options Graft uses by default: the whole
@@ -421,6 +422,7 @@ func (q *Query) run(ctx context.Context, st *queryState) (*Result, error) {
 		parallelism: e.parallelism,
 		delayedName: e.delayedName,
 		useST:       e.useST,
+		regexes:     &e.regexes,
 	}, &res.space)
 	if err := ev.openQuerier(q.queryable); err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ type evalOptions struct {
 	parallelism int
 	delayedName bool
 	useST       bool
+	regexes     *regexCache // the engine's
 }
 
 // evaluator evaluates expressions over one step grid. Subqueries and
