@@ -25,40 +25,70 @@ type aggGroups struct {
 func groupSeries(in Matrix, grouping []string, without bool) *aggGroups {
 	names := grouping
 	if without {
-		names = append(slices.Clone(grouping), labels.MetricName)
+		names = append(slices.Clip(grouping), labels.MetricName)
 		slices.Sort(names)
 	}
 	g := &aggGroups{of: make([]int, len(in))}
-	index := map[string]int{}
-	var buf []byte
+	var (
+		keys keyIndex
+		buf  []byte
+		b    labels.Builder
+	)
 	for i, s := range in {
 		if without {
 			buf = s.Metric.BytesWithoutLabels(buf, names...)
 		} else {
 			buf = s.Metric.BytesWithLabels(buf, names...)
 		}
-		k, ok := index[string(buf)]
-		if !ok {
-			k = len(g.labels)
-			index[string(buf)] = k
-			g.labels = append(g.labels, groupLabels(s.Metric, grouping, without))
-			g.members = append(g.members, nil)
+		k, isNew := keys.index(buf)
+		if isNew {
+			g.labels = append(g.labels, groupLabelsWith(&b, s.Metric, grouping, without))
 		}
 		g.of[i] = k
-		g.members[k] = append(g.members[k], i)
 	}
+	g.members = membersOf(g.of, len(g.labels))
 	return g
 }
 
+// membersOf lists the input series of each group, in input order, in one
+// shared array.
+func membersOf(of []int, groups int) [][]int {
+	members := make([][]int, groups)
+	var cbuf [16]int
+	counts := cbuf[:0]
+	if groups > len(cbuf) {
+		counts = make([]int, 0, groups)
+	}
+	counts = counts[:groups]
+	for _, g := range of {
+		counts[g]++
+	}
+	all := make([]int, len(of))
+	for g, n := range counts {
+		members[g], all = all[:0:n], all[n:]
+	}
+	for i, g := range of {
+		members[g] = append(members[g], i)
+	}
+	return members
+}
+
 func groupLabels(m labels.Labels, grouping []string, without bool) labels.Labels {
+	var b labels.Builder
+	return groupLabelsWith(&b, m, grouping, without)
+}
+
+// groupLabelsWith is groupLabels with a builder to reuse.
+func groupLabelsWith(b *labels.Builder, m labels.Labels, grouping []string, without bool) labels.Labels {
 	switch {
 	case without:
-		b := labels.NewBuilder(m)
+		b.Reset(m)
 		b.Del(grouping...)
 		b.Del(labels.MetricName)
 		return b.Labels()
 	case len(grouping) > 0:
-		return labels.NewBuilder(m).Keep(grouping...).Labels()
+		b.Reset(m)
+		return b.Keep(grouping...).Labels()
 	}
 	return labels.EmptyLabels()
 }
@@ -72,10 +102,14 @@ const (
 // evalAggregate evaluates an aggregation. The parameter (k, q, ratio) is
 // evaluated before the vector, as in Prometheus.
 func (ev *evaluator) evalAggregate(e *parser.AggregateExpr) (Matrix, error) {
-	grouping := slices.Clone(e.Grouping)
-	slices.Sort(grouping)
 	if e.Op == parser.COUNT_VALUES {
+		grouping := slices.Clone(e.Grouping) // countValues appends to it
+		slices.Sort(grouping)
 		return ev.countValues(e, grouping)
+	}
+	grouping := e.Grouping
+	if !slices.IsSorted(grouping) {
+		grouping = slices.Sorted(slices.Values(grouping))
 	}
 	var param scalarValue
 	if e.Param != nil {
@@ -414,7 +448,7 @@ func (a *aggAcc) addAvg(f float64, h *histogram.FloatHistogram, metric labels.La
 }
 
 func (a *aggAcc) aggregationError(err error, metric labels.Labels, annos *annotations.Annotations, pos posrangeT) {
-	if errorsIs(err, histogram.ErrHistogramsIncompatibleSchema) {
+	if incompatibleSchema(err) {
 		annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(metric.Get(model.MetricNameLabel), pos))
 	}
 	a.incompatible = true

@@ -1,7 +1,6 @@
 package promql
 
 import (
-	"container/heap"
 	"math"
 	"sort"
 
@@ -28,22 +27,65 @@ func (s byValueHeap) Less(i, j int) bool {
 	return s[i].f < s[j].f
 }
 func (s byValueHeap) Swap(i, j int) { s[i], s[j] = s[j], s[i] }
-func (s *byValueHeap) Push(x any)   { *s = append(*s, x.(kSample)) }
-func (s *byValueHeap) Pop() any {
-	old := *s
-	el := old[len(old)-1]
-	*s = old[:len(old)-1]
-	return el
+
+// pushK is heap.Push for a heap of kSamples, by value order (reverse:
+// largest on top).
+func pushK(h *byValueHeap, s kSample, reverse bool) {
+	*h = append(*h, s)
+	fixK(*h, len(*h)-1, reverse)
 }
 
-// pushK is heap.Push without boxing the sample into an interface (which
-// allocates): append, then sift up the same way.
-func pushK[H interface {
-	*byValueHeap | *byReverseValueHeap
-	heap.Interface
-}](h H, s kSample) {
-	*(*[]kSample)(h) = append(*(*[]kSample)(h), s)
-	heap.Fix(h, h.Len()-1)
+// fixK is heap.Fix for a heap of kSamples: the same comparisons and swaps
+// (so that ties resolve as in Prometheus), without container/heap's
+// interface calls, which cost more than the comparisons at every step of
+// topk and bottomk.
+func fixK(h byValueHeap, i int, reverse bool) {
+	if !downK(h, i, reverse) {
+		upK(h, i, reverse)
+	}
+}
+
+// lessK is byValueHeap's Less, or byReverseValueHeap's when reverse.
+func lessK(h byValueHeap, i, j int, reverse bool) bool {
+	if math.IsNaN(h[i].f) {
+		return true
+	}
+	if reverse {
+		return h[i].f > h[j].f
+	}
+	return h[i].f < h[j].f
+}
+
+func upK(h byValueHeap, j int, reverse bool) {
+	for {
+		i := (j - 1) / 2 // parent
+		if i == j || !lessK(h, j, i, reverse) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+}
+
+func downK(h byValueHeap, i0 int, reverse bool) bool {
+	n := len(h)
+	i := i0
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 { // j1 < 0 after int overflow
+			break
+		}
+		j := j1 // left child
+		if j2 := j1 + 1; j2 < n && lessK(h, j2, j1, reverse) {
+			j = j2 // right child
+		}
+		if !lessK(h, j, i, reverse) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	return i > i0
 }
 
 // byReverseValueHeap keeps the largest value on top; NaN counts as largest.
@@ -57,13 +99,6 @@ func (s byReverseValueHeap) Less(i, j int) bool {
 	return s[i].f > s[j].f
 }
 func (s byReverseValueHeap) Swap(i, j int) { s[i], s[j] = s[j], s[i] }
-func (s *byReverseValueHeap) Push(x any)   { *s = append(*s, x.(kSample)) }
-func (s *byReverseValueHeap) Pop() any {
-	old := *s
-	el := old[len(old)-1]
-	*s = old[:len(old)-1]
-	return el
-}
 
 // aggregateK evaluates topk, bottomk, limitk and limit_ratio: the output
 // keeps the selected input series, with their labels. Heaps and sorting
@@ -165,7 +200,7 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 			switch {
 			case op == parser.LIMIT_RATIO:
 				if addRatioSample(ratio, in[i].Metric) {
-					pushK(&heaps[g], s)
+					pushK(&heaps[g], s, false)
 				}
 			case op == parser.LIMITK:
 				heaps[g] = append(heaps[g], s)
@@ -173,9 +208,9 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 				seen[g] = false
 				annos.Add(annotations.NewHistogramIgnoredInAggregationInfo(op.String(), e.PosRange))
 			case op == parser.TOPK:
-				pushK(&heaps[g], s)
+				pushK(&heaps[g], s, false)
 			default:
-				pushK((*byReverseValueHeap)(&heaps[g]), s)
+				pushK(&heaps[g], s, true)
 			}
 			continue
 		}
@@ -186,33 +221,32 @@ func (ev *evaluator) selectK(e *parser.AggregateExpr, p float64, in Matrix, grou
 			case h != nil:
 				annos.Add(annotations.NewHistogramIgnoredInAggregationInfo("topk", e.PosRange))
 			case int64(len(*hp)) < k:
-				pushK(hp, s)
+				pushK(hp, s, false)
 			case (*hp)[0].f < f || (math.IsNaN((*hp)[0].f) && !math.IsNaN(f)):
 				(*hp)[0] = s
 				if k > 1 {
-					heap.Fix(hp, 0)
+					fixK(*hp, 0, false)
 				}
 			}
 		case parser.BOTTOMK:
-			rh := (*byReverseValueHeap)(hp)
 			switch {
 			case h != nil:
 				annos.Add(annotations.NewHistogramIgnoredInAggregationInfo("bottomk", e.PosRange))
 			case int64(len(*hp)) < k:
-				pushK(rh, s)
+				pushK(hp, s, true)
 			case (*hp)[0].f > f || (math.IsNaN((*hp)[0].f) && !math.IsNaN(f)):
 				(*hp)[0] = s
 				if k > 1 {
-					heap.Fix(rh, 0)
+					fixK(*hp, 0, true)
 				}
 			}
 		case parser.LIMITK:
 			if int64(len(*hp)) < k {
-				pushK(hp, s)
+				pushK(hp, s, false)
 			}
 		case parser.LIMIT_RATIO:
 			if addRatioSample(ratio, in[i].Metric) {
-				pushK(hp, s)
+				pushK(hp, s, false)
 			}
 		}
 	}

@@ -8,10 +8,15 @@ import "sync"
 // little (Prometheus pools its point slices for the same reason).
 
 // Slabs come in three sizes, in points: an arena takes a small one first
-// and bigger ones as it fills, so that a small query holds (and, when the
+// and middle ones as it fills, so that a small query holds (and, when the
 // pools were emptied by a garbage collection, allocates) little. The
-// biggest is 1 MiB of FPoints.
+// biggest, 1 MiB of FPoints, only serves requests too big for the middle
+// one: taken as a matter of course, its unused tail made big queries
+// allocate up to a third more whenever the pools had been emptied.
 var slabClasses = [...]int{1 << 12, 1 << 14, 1 << 16}
+
+// growClass is the largest class an arena moves up to as it fills.
+const growClass = 1
 
 // slabPoints is the biggest slab; bigger requests are allocated apart.
 const slabPoints = 1 << 16
@@ -29,7 +34,7 @@ func init() {
 // held slabs already and needs room for n points; histogram slabs hold
 // half the points of their class (div 2).
 func slabClass(held, n, div int) int {
-	c := min(held, len(slabClasses)-1)
+	c := min(held, growClass)
 	for c < len(slabClasses)-1 && slabClasses[c]/div < n {
 		c++
 	}
@@ -40,9 +45,12 @@ func slabClass(held, n, div int) int {
 // arena is used by one goroutine at a time.
 type pointArena struct {
 	fslabs []pooledFloats
-	fslab  []FPoint
-	foff   int
-	flast  int // offset of the last slice handed out, -1 if none
+	// fslabs0 backs fslabs while the arena holds one slab (short queries
+	// need no more): one allocation less per query.
+	fslabs0 [1]pooledFloats
+	fslab   []FPoint
+	foff    int
+	flast   int // offset of the last slice handed out, -1 if none
 
 	hslabs []pooledHists
 	hslab  []HPoint
@@ -70,6 +78,9 @@ func (a *pointArena) floats(n int) []FPoint {
 	if a.foff+n > len(a.fslab) {
 		c := slabClass(len(a.fslabs), n, 1)
 		s := floatSlabs[c].Get().(*[]FPoint)
+		if a.fslabs == nil {
+			a.fslabs = a.fslabs0[:0]
+		}
 		a.fslabs = append(a.fslabs, pooledFloats{s, c})
 		a.fslab, a.foff = *s, 0
 	}

@@ -208,7 +208,7 @@ func binopAnnotation(err error, e *parser.BinaryExpr) error {
 	if errors.Is(err, annotations.PromQLInfo) || errors.Is(err, annotations.PromQLWarning) {
 		return err
 	}
-	if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+	if incompatibleSchema(err) {
 		return annotations.NewIncompatibleBucketLayoutInBinOpWarning(parser.ItemTypeStr[e.Op], e.PositionRange())
 	}
 	return nil

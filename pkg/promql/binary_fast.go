@@ -116,19 +116,20 @@ func (ev *evaluator) joinSeriesWise(e *parser.BinaryExpr, lhs, rhs Matrix, sides
 	}
 	j := &joiner{ev: ev, e: e, m: m}
 	metrics := make([]labels.Labels, len(many))
-	outputs := make(map[string]struct{}, len(many))
-	var buf []byte
+	// Outputs sharing labels need the step-wise path; they are found by
+	// hash, a collision only costing that path.
+	var hbuf [64]uint64
+	hashes := hbuf[:0]
 	for i := range many {
 		r := oneOf[manySig[i]]
 		if r < 0 {
 			continue
 		}
 		metrics[i] = j.resultMetric(many[i].Metric, one[r].Metric)
-		buf = metrics[i].Bytes(buf)
-		if _, dup := outputs[string(buf)]; dup {
-			return nil, false
-		}
-		outputs[string(buf)] = struct{}{}
+		hashes = append(hashes, metrics[i].Hash())
+	}
+	if hasRepeats(hashes) {
+		return nil, false
 	}
 	out := make(Matrix, 0, len(many))
 	for i := range many {

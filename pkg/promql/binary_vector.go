@@ -23,20 +23,17 @@ func newMatchSides(lhs, rhs Matrix, m *parser.VectorMatching) *matchSides {
 	}
 	slices.Sort(names)
 	ms := &matchSides{lhs: make([]int, len(lhs)), rhs: make([]int, len(rhs))}
-	index := map[string]int{}
-	var buf []byte
+	var (
+		index keyIndex
+		buf   []byte
+	)
 	sig := func(l labels.Labels) int {
 		if m.On {
 			buf = l.BytesWithLabels(buf, names...)
 		} else {
 			buf = l.BytesWithoutLabels(buf, names...)
 		}
-		o, ok := index[string(buf)]
-		if !ok {
-			o = ms.n
-			index[string(buf)] = o
-			ms.n++
-		}
+		o, _ := index.index(buf)
 		return o
 	}
 	for i, s := range lhs {
@@ -45,6 +42,7 @@ func newMatchSides(lhs, rhs Matrix, m *parser.VectorMatching) *matchSides {
 	for i, s := range rhs {
 		ms.rhs[i] = sig(s.Metric)
 	}
+	ms.n = index.len()
 	return ms
 }
 
@@ -188,6 +186,7 @@ type joiner struct {
 	// results caches output slots by (left series, right series); fill
 	// elements use -1-signature as their index.
 	results map[[2]int]int
+	lb      labels.Builder // reused by resultMetric
 }
 
 func (j *joiner) step(k int, ts int64, le, re []joinElem) error {
@@ -342,7 +341,8 @@ func (j *joiner) resultSlot(x, y joinElem, o int, manyM, oneM Matrix) (int, labe
 // side's labels and the "one" side's.
 func (j *joiner) resultMetric(many, one labels.Labels) labels.Labels {
 	e, m := j.e, j.m
-	b := labels.NewBuilder(many)
+	b := &j.lb
+	b.Reset(many)
 	if (!j.ev.opts.delayedName && e.ReturnBool) || changesMetricSchema(e.Op) {
 		schema.Metadata{}.SetToLabels(b)
 	}

@@ -84,6 +84,7 @@ type Engine struct {
 	parser      parser.Parser
 	slots       chan struct{} // one token per running query
 	metrics     *metrics
+	regexes     regexCache // label_replace's compiled expressions
 }
 
 // AllFeatures are the parser options Graft uses by default: the whole
@@ -153,7 +154,8 @@ type Result struct {
 	Annotations annotations.Annotations
 	Stats       Stats
 
-	arena *pointArena // memory behind a Matrix value
+	arena *pointArena // memory behind a Matrix value: nil or &space
+	space pointArena
 }
 
 // Close hands the memory behind the result's points back for reuse by
@@ -234,7 +236,7 @@ type Query struct {
 	engine    *Engine
 	queryable storage.Queryable
 	query     string
-	plan      *plan
+	plan      plan          // in the same allocation; never copied
 	prepared  time.Duration // parsing and planning
 }
 
@@ -331,11 +333,12 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 	if opts.LookbackDelta > 0 {
 		lookback = opts.LookbackDelta
 	}
-	p, err := newPlan(expr, qr, planOpts{lookback: lookback, maxRes: max(opts.MaxResolution.Milliseconds(), 0), noStepSubq: e.noStepSubq})
-	if err != nil {
+	qry := &Query{engine: e, queryable: q, query: query}
+	if err := qry.plan.init(expr, qr, planOpts{lookback: lookback, maxRes: max(opts.MaxResolution.Milliseconds(), 0), noStepSubq: e.noStepSubq}); err != nil {
 		return nil, &Error{Type: ErrBadData, Err: err}
 	}
-	return &Query{engine: e, queryable: q, query: query, plan: p, prepared: time.Since(began)}, nil
+	qry.prepared = time.Since(began)
+	return qry, nil
 }
 
 // Exec runs the query. It waits for a free slot when MaxConcurrent queries
@@ -343,49 +346,84 @@ func (e *Engine) newQuery(q storage.Queryable, query string, qr queryRange, opts
 func (q *Query) Exec(ctx context.Context) (res *Result, err error) {
 	e := q.engine
 	e.metrics.running.Inc()
-	defer func(began time.Time) {
+	// Reading the clock is not free (a system call on some virtual
+	// machines): a query reads the time once on entry, and only the
+	// monotonic clock (time.Since) after queueing if it had to wait and
+	// at the end.
+	queued := time.Now()
+	var took time.Duration
+	defer func() {
 		e.metrics.running.Dec()
-		e.metrics.observe(q.plan.interval == 0, began, res, err)
-	}(time.Now())
-	return q.exec(ctx)
+		if took == 0 {
+			took = time.Since(queued)
+		}
+		e.metrics.observe(q.plan.interval == 0, took, res, err)
+	}()
+	res, took, err = q.exec(ctx, queued)
+	return res, err
 }
 
-func (q *Query) exec(ctx context.Context) (*Result, error) {
+// exec runs the query and returns how long it took since queued.
+func (q *Query) exec(ctx context.Context, queued time.Time) (*Result, time.Duration, error) {
 	e := q.engine
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	defer cancel()
-
+	st := &queryState{}
+	ctx = st.deadline.wrap(ctx, queued.Add(e.timeout))
+	defer st.deadline.release()
 	if err := ctx.Err(); err != nil {
-		return nil, contextError(err, "query execution")
+		return nil, 0, contextError(err, "query execution")
 	}
-	queued := time.Now()
+
+	waited, err := e.acquireSlot(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() { <-e.slots }()
+	var queueTime time.Duration
+	if waited {
+		queueTime = time.Since(queued)
+	}
+
+	res, err := q.run(ctx, st)
+	if err != nil {
+		return nil, 0, e.classify(ctx, err)
+	}
+	took := time.Since(queued)
+	res.Stats.QueueTime = queueTime.Seconds()
+	res.Stats.EvalTime = (took - queueTime).Seconds()
+	res.Stats.PrepareTime = q.prepared.Seconds()
+	return res, took, nil
+}
+
+// acquireSlot waits for one of the MaxConcurrent slots and says whether it
+// had to. A free slot is taken without waiting on ctx.Done, which would arm
+// the query's timer.
+func (e *Engine) acquireSlot(ctx context.Context) (waited bool, err error) {
 	select {
 	case e.slots <- struct{}{}:
-		defer func() { <-e.slots }()
+		return false, nil
+	default:
+	}
+	select {
+	case e.slots <- struct{}{}:
+		return true, nil
 	case <-ctx.Done():
-		return nil, contextError(ctx.Err(), "query queue")
+		return true, contextError(ctx.Err(), "query queue")
 	}
-	began := time.Now()
-
-	res, err := q.run(ctx)
-	if err != nil {
-		return nil, e.classify(ctx, err)
-	}
-	res.Stats.QueueTime = began.Sub(queued).Seconds()
-	res.Stats.EvalTime = time.Since(began).Seconds()
-	res.Stats.PrepareTime = q.prepared.Seconds()
-	return res, nil
 }
 
-func (q *Query) run(ctx context.Context) (*Result, error) {
+func (q *Query) run(ctx context.Context, st *queryState) (*Result, error) {
 	e := q.engine
-	p := q.plan
-	ev := newEvaluator(ctx, p, evalOptions{
+	p := &q.plan
+	// The result is allocated up front: it holds the arena the evaluation
+	// allocates points from.
+	res := &Result{space: pointArena{flast: -1, hlast: -1}}
+	ev := st.newEvaluator(ctx, p, evalOptions{
 		maxSamples:  e.maxSamples,
 		parallelism: e.parallelism,
 		delayedName: e.delayedName,
 		useST:       e.useST,
-	})
+		regexes:     &e.regexes,
+	}, &res.space)
 	if err := ev.openQuerier(q.queryable); err != nil {
 		return nil, err
 	}
@@ -402,11 +440,8 @@ func (q *Query) run(ctx context.Context) (*Result, error) {
 		ev.arena.release()
 		return nil, err
 	}
-	res := &Result{
-		Value:       val,
-		Annotations: ev.annos,
-		Stats:       Stats{TotalSamples: ev.budget.read, PeakSamples: int(ev.budget.peak.Load())},
-	}
+	res.Value, res.Annotations = val, ev.annos
+	res.Stats = Stats{TotalSamples: ev.budget.read, PeakSamples: int(ev.budget.peak.Load())}
 	if _, ok := val.(Matrix); ok {
 		res.arena = ev.arena
 	} else {

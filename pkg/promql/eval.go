@@ -28,6 +28,7 @@ type evalOptions struct {
 	parallelism int
 	delayedName bool
 	useST       bool
+	regexes     *regexCache // the engine's
 }
 
 // evaluator evaluates expressions over one step grid. Subqueries and
@@ -52,22 +53,45 @@ type evaluator struct {
 	annoMu          *sync.Mutex
 }
 
-func newEvaluator(ctx context.Context, p *plan, opts evalOptions) *evaluator {
+// queryState is what one execution of a query needs besides its nodes'
+// values, allocated in one piece: a short query costs about as much per
+// allocation as per sample.
+type queryState struct {
+	deadline deadlineCtx
+	ev       evaluator
+	budget   sampleBudget
+	annoMu   sync.Mutex
+	series   seriesCache
+	// entries backs series.entries for queries with few selections.
+	entries [2]cacheEntry
+}
+
+// newEvaluator returns the root evaluator of a query, allocating points
+// from arena.
+func (st *queryState) newEvaluator(ctx context.Context, p *plan, opts evalOptions, arena *pointArena) *evaluator {
 	interval := p.interval
 	if interval == 0 {
 		interval = 1
 	}
-	ev := &evaluator{
+	st.budget.max = int64(opts.maxSamples)
+	if n := p.numSelections; n > len(st.entries) {
+		st.series.entries = make([]cacheEntry, n)
+	} else {
+		st.series.entries = st.entries[:n]
+	}
+	st.ev = evaluator{
 		ctx:      ctx,
 		plan:     p,
 		opts:     opts,
 		start:    p.start,
 		end:      p.end,
 		interval: interval,
-		budget:   &sampleBudget{max: int64(opts.maxSamples)},
-		annoMu:   &sync.Mutex{},
-		arena:    newArena(),
+		budget:   &st.budget,
+		annoMu:   &st.annoMu,
+		arena:    arena,
+		series:   &st.series,
 	}
+	ev := &st.ev
 	ev.steps = int((ev.end-ev.start)/ev.interval) + 1
 	return ev
 }
@@ -101,7 +125,7 @@ func (ev *evaluator) openQuerier(q storage.Queryable) error {
 		return fmt.Errorf("opening querier: %w", err)
 	}
 	ev.querier = querier
-	ev.series = newSeriesCache(querier)
+	ev.series.querier = querier
 	if c, ok := querier.(storage.ConcurrentQuerier); ok {
 		ev.concurrentReads = c.ConcurrentReads()
 	}

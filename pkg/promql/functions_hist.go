@@ -17,6 +17,9 @@ type classicGroup struct {
 	key     string
 	metric  labels.Labels // the series' labels without le
 	buckets []bucket      // this step's buckets
+	// slot is the group's output series once known, -1 before: its labels
+	// are the same at every step (but for histogram_quantiles').
+	slot int
 }
 
 // bucketLayout is what histogram functions know about each input series,
@@ -24,26 +27,26 @@ type classicGroup struct {
 type bucketLayout struct {
 	group []int     // classic group of a series, -1 when its le is malformed
 	le    []float64 // its upper bound
-	key   []string  // a series' full labels, to find native/classic clashes
 	bad   []string  // the malformed le value of a series, if any
 	all   []classicGroup
 	byKey map[string]int
 	// scratch holds a copy of a group's buckets for bucketQuantile.
 	scratch []bucket
+	keyBuf  []byte
 }
 
 func newBucketLayout(m Matrix) *bucketLayout {
 	l := &bucketLayout{
 		group: make([]int, len(m)),
 		le:    make([]float64, len(m)),
-		key:   make([]string, len(m)),
 		bad:   make([]string, len(m)),
 		byKey: map[string]int{},
 	}
-	var buf []byte
+	var (
+		buf []byte
+		b   labels.Builder
+	)
 	for i, s := range m {
-		buf = s.Metric.Bytes(buf)
-		l.key[i] = string(buf)
 		l.group[i] = -1
 		if len(s.Floats) == 0 {
 			continue
@@ -60,11 +63,30 @@ func newBucketLayout(m Matrix) *bucketLayout {
 		if !ok {
 			g = len(l.all)
 			l.byKey[string(buf)] = g
-			l.all = append(l.all, classicGroup{key: string(buf), metric: labels.NewBuilder(s.Metric).Del(labels.BucketLabel).Labels()})
+			b.Reset(s.Metric)
+			l.all = append(l.all, classicGroup{key: string(buf), metric: b.Del(labels.BucketLabel).Labels(), slot: -1})
 		}
 		l.group[i] = g
 	}
+	l.sizeBuckets()
 	return l
+}
+
+// sizeBuckets gives every group room for all its buckets, in one shared
+// array: a group gets at most one bucket per member series at each step.
+func (l *bucketLayout) sizeBuckets() {
+	members := make([]int, len(l.all))
+	total := 0
+	for _, g := range l.group {
+		if g >= 0 {
+			members[g]++
+			total++
+		}
+	}
+	all := make([]bucket, total)
+	for g, n := range members {
+		l.all[g].buckets, all = all[:0:n], all[n:]
+	}
 }
 
 // histogramFuncArgs are the evaluated arguments of histogram_quantile,
@@ -161,7 +183,10 @@ func (ev *evaluator) gatherBuckets(ts int64, a *histogramFuncArgs, l *bucketLayo
 	}
 	kept := natives[:0]
 	for _, n := range natives {
-		if g, ok := l.byKey[l.key[n.idx]]; ok && len(l.all[g].buckets) > 0 {
+		// A native histogram clashes with the classic group named by its
+		// full labels.
+		l.keyBuf = a.vec[n.idx].Metric.Bytes(l.keyBuf)
+		if g, ok := l.byKey[string(l.keyBuf)]; ok && len(l.all[g].buckets) > 0 {
 			annos.Add(annotations.NewMixedClassicNativeHistogramsWarning(ev.nameForAnnotation(a.vec[n.idx].Metric), pos))
 			l.all[g].buckets = l.all[g].buckets[:0]
 			continue
@@ -203,7 +228,7 @@ func (ev *evaluator) histogramStep(k int, ts int64, a *histogramFuncArgs, l *buc
 			if len(grp.buckets) == 0 {
 				continue
 			}
-			if err := out.add(ev.histogramOutputLabels(grp.metric), true, k, ts, bucketFraction(lower, upper, grp.buckets)); err != nil {
+			if err := ev.addGroupOutput(a, grp, out, k, ts, 0, bucketFraction(lower, upper, grp.buckets)); err != nil {
 				return err
 			}
 		}
@@ -240,16 +265,25 @@ func (ev *evaluator) histogramStep(k int, ts int64, a *histogramFuncArgs, l *buc
 			if res.forcedMonotonic {
 				annos.Add(annotations.NewHistogramQuantileForcedMonotonicityInfo(ev.nameForAnnotation(grp.metric), pos, ts, res.minBucket, res.maxBucket, res.maxDiff))
 			}
-			metric := ev.histogramOutputLabels(grp.metric)
-			if a.quantiles {
-				metric = withQuantileLabel(metric, a.qLabel, q)
-			}
-			if err := out.add(metric, true, k, ts, res.q); err != nil {
+			if err := ev.addGroupOutput(a, grp, out, k, ts, q, res.q); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// addGroupOutput adds a classic group's quantile v (of q) at step k. The
+// group's output series is looked up by labels once, not at every step.
+func (ev *evaluator) addGroupOutput(a *histogramFuncArgs, grp *classicGroup, out *outputSet, k int, ts int64, q, v float64) error {
+	if a.quantiles {
+		metric := withQuantileLabel(ev.histogramOutputLabels(grp.metric), a.qLabel, q)
+		return out.add(metric, true, k, ts, v)
+	}
+	if grp.slot < 0 {
+		grp.slot = out.slot(ev.histogramOutputLabels(grp.metric), true)
+	}
+	return out.addAt(grp.slot, k, ts, v)
 }
 
 // histogramOutputLabels drops the metric name unless that waits for the end.

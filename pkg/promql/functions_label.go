@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/facette/natsort"
-	"github.com/grafana/regexp"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -19,7 +18,7 @@ func stringArg(e parser.Expr) string { return unwrapParens(e).(*parser.StringLit
 // Arguments are checked before the vector is evaluated.
 func (ev *evaluator) labelReplace(args parser.Expressions) (Matrix, error) {
 	dst, repl, src, regexStr := stringArg(args[1]), stringArg(args[2]), stringArg(args[3]), stringArg(args[4])
-	re, err := regexp.Compile("^(?s:" + regexStr + ")$")
+	re, err := ev.opts.regexes.compile("^(?s:" + regexStr + ")$")
 	if err != nil {
 		return nil, fmt.Errorf("invalid regular expression in label_replace(): %s", regexStr)
 	}

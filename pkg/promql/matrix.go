@@ -22,7 +22,7 @@ func (ev *evaluator) evalMatrixSelector(ms *parser.MatrixSelector) (rangeValue, 
 		return nil, errors.New("cannot do range evaluation of matrix selector")
 	}
 	vs := ms.VectorSelector.(*parser.VectorSelector)
-	series, err := ev.seriesFor(vs)
+	series, _, err := ev.seriesFor(vs)
 	if err != nil {
 		return nil, err
 	}

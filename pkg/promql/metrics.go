@@ -11,9 +11,11 @@ import (
 // prometheus_engine_* with graft_ in place of prometheus_).
 type metrics struct {
 	duration *prometheus.HistogramVec // by query kind: instant or range
-	failures *prometheus.CounterVec   // by error type
-	samples  prometheus.Counter
-	running  prometheus.Gauge
+	// The two series of duration, looked up once rather than per query.
+	durationInstant, durationRange prometheus.Observer
+	failures                       *prometheus.CounterVec // by error type
+	samples                        prometheus.Counter
+	running                        prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer, maxConcurrent int) *metrics {
@@ -33,9 +35,8 @@ func newMetrics(reg prometheus.Registerer, maxConcurrent int) *metrics {
 			Name: "graft_engine_queries", Help: "Queries being evaluated or waiting for a slot.",
 		}),
 	}
-	for _, kind := range []string{"instant", "range"} {
-		m.duration.WithLabelValues(kind)
-	}
+	m.durationInstant = m.duration.WithLabelValues("instant")
+	m.durationRange = m.duration.WithLabelValues("range")
 	for _, typ := range []ErrorType{ErrBadData, ErrExecution, ErrTimeout, ErrCanceled} {
 		m.failures.WithLabelValues(string(typ))
 	}
@@ -50,12 +51,12 @@ func newMetrics(reg prometheus.Registerer, maxConcurrent int) *metrics {
 }
 
 // observe records one executed query.
-func (m *metrics) observe(instant bool, began time.Time, res *Result, err error) {
-	kind := "range"
+func (m *metrics) observe(instant bool, took time.Duration, res *Result, err error) {
+	obs := m.durationRange
 	if instant {
-		kind = "instant"
+		obs = m.durationInstant
 	}
-	m.duration.WithLabelValues(kind).Observe(time.Since(began).Seconds())
+	obs.Observe(took.Seconds())
 	if err != nil {
 		typ := ErrExecution
 		if e := (*Error)(nil); errors.As(err, &e) {

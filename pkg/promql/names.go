@@ -54,18 +54,32 @@ func mergeSameLabels(m Matrix) (Matrix, error) {
 	return out, nil
 }
 
-// hasSameLabels reports whether two series of m share a labelset.
+// hasSameLabels reports whether two series of m share a labelset (by
+// hash, as Prometheus does). It sorts the hashes instead of building a set:
+// most results are small, and the check runs on every one.
 func hasSameLabels(m Matrix) bool {
 	if len(m) < 2 {
 		return false
 	}
-	seen := make(map[uint64]struct{}, len(m))
+	var buf [64]uint64
+	hashes := buf[:0]
+	if len(m) > len(buf) {
+		hashes = make([]uint64, 0, len(m))
+	}
 	for i := range m {
-		h := m[i].Metric.Hash()
-		if _, dup := seen[h]; dup {
+		hashes = append(hashes, m[i].Metric.Hash())
+	}
+	return hasRepeats(hashes)
+}
+
+// hasRepeats reports whether a value occurs twice in hashes, which it
+// sorts.
+func hasRepeats(hashes []uint64) bool {
+	slices.Sort(hashes)
+	for i := 1; i < len(hashes); i++ {
+		if hashes[i] == hashes[i-1] {
 			return true
 		}
-		seen[h] = struct{}{}
 	}
 	return false
 }

@@ -19,8 +19,8 @@ import (
 // has a different signature from every series of this side. Arithmetic and
 // comparisons are left alone: there, unmatched series can still fail a
 // query (duplicate series on the "one" side), and Graft must fail it too.
-func pushDownMatchers(expr parser.Expr) {
-	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
+func pushDownMatchers(expr parser.Expr, path []parser.Node) {
+	_ = walkExpr(expr, path, func(node parser.Node, _ []parser.Node) error {
 		b, ok := node.(*parser.BinaryExpr)
 		if !ok || b.VectorMatching == nil {
 			return nil

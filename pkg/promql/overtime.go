@@ -1,7 +1,6 @@
 package promql
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -22,7 +21,7 @@ func kernelAvgOverTime(s *rangeStep) (float64, *histogram.FloatHistogram, bool) 
 	if len(s.floats) == 0 {
 		h, err := avgHistograms(s)
 		if err != nil {
-			if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+			if incompatibleSchema(err) {
 				s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(s.metricName(), s.pos))
 				return 0, nil, false
 			}
@@ -170,7 +169,7 @@ func kernelSumOverTime(s *rangeStep) (float64, *histogram.FloatHistogram, bool) 
 	}
 	if len(s.floats) == 0 {
 		h, err := sumHistograms(s)
-		if err != nil && errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+		if incompatibleSchema(err) {
 			s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(s.metricName(), s.pos))
 			return 0, nil, false
 		}

@@ -9,11 +9,17 @@ import (
 // over goroutines; below it the coordination costs more than it saves.
 const parallelMinPoints = 20_000
 
-// parallel runs work(i) for every i in [0, n). Each goroutine builds its own
-// work function with newWorker, so that iterators, buffers and point arenas
-// are reused within a goroutine and never shared. The first error stops the
-// rest. Work is spread only over storages that allow concurrent reads.
-func (ev *evaluator) parallel(n int, newWorker func(a *pointArena) func(i int) error) error {
+// seriesWorker does the work of one series; one per goroutine.
+type seriesWorker interface {
+	run(i int) error
+}
+
+// parallel runs the work of series i for every i in [0, n). Each goroutine
+// gets its own worker from newWorker, so that iterators, buffers and point
+// arenas are reused within a goroutine and never shared. The first error
+// stops the rest. Work is spread only over storages that allow concurrent
+// reads.
+func (ev *evaluator) parallel(n int, newWorker func(a *pointArena) seriesWorker) error {
 	workers := min(ev.opts.parallelism, n)
 	if !ev.concurrentReads || workers <= 1 || n*max(ev.steps, 1) < parallelMinPoints {
 		return ev.sequential(n, newWorker(ev.arena))
@@ -39,7 +45,7 @@ func (ev *evaluator) parallel(n int, newWorker func(a *pointArena) func(i int) e
 				}
 				err := ev.checkCtx()
 				if err == nil {
-					err = work(i)
+					err = work.run(i)
 				}
 				if err != nil {
 					errMu.Lock()
@@ -59,14 +65,15 @@ func (ev *evaluator) parallel(n int, newWorker func(a *pointArena) func(i int) e
 	return first
 }
 
-func (ev *evaluator) sequential(n int, work func(i int) error) error {
+func (ev *evaluator) sequential(n int, work seriesWorker) error {
 	for i := range n {
-		if i%64 == 0 {
+		// Every 64 series; the evaluator checked before the node.
+		if i%64 == 63 {
 			if err := ev.checkCtx(); err != nil {
 				return err
 			}
 		}
-		if err := work(i); err != nil {
+		if err := work.run(i); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package promql
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -29,12 +30,39 @@ type plan struct {
 	// is false for queries such as "1+1" that never open a querier.
 	mint, maxt   int64
 	hasSelectors bool
-	// selections maps each selector to the storage read it shares with every
-	// identical selector of the query.
-	selections map[*parser.VectorSelector]*selection
-	// statsOnly marks the selectors whose histograms are read as count and
-	// sum only (statsiter.go).
-	statsOnly map[*parser.VectorSelector]bool
+	// selectors holds every selector of expr with the storage read it
+	// shares with the identical ones. It is a slice searched linearly:
+	// queries have few selectors, and building maps cost short queries
+	// more than the searches they would save.
+	selectors     []plannedSelector
+	numSelections int // distinct selections among selectors
+
+	// Room for the planning walks' path and for the selectors and
+	// selections of small queries, so that planning one allocates little
+	// besides the plan itself (selections point into selectionBuf: a plan
+	// must not be copied).
+	pathBuf      [8]parser.Node
+	selectorBuf  [2]plannedSelector
+	selectionBuf [2]selection
+}
+
+// plannedSelector is how one selector of the query reads storage.
+type plannedSelector struct {
+	vs  *parser.VectorSelector
+	sel *selection
+	// statsOnly says the selector's histograms are read as count and sum
+	// only (statsiter.go).
+	statsOnly bool
+}
+
+// selector returns the plan of vs, nil if vs was not planned.
+func (p *plan) selector(vs *parser.VectorSelector) *plannedSelector {
+	for i := range p.selectors {
+		if p.selectors[i].vs == vs {
+			return &p.selectors[i]
+		}
+	}
+	return nil
 }
 
 // planOpts are the query's settings that shape its plan.
@@ -44,31 +72,28 @@ type planOpts struct {
 	noStepSubq func(rangeMillis int64) int64
 }
 
-// newPlan rewrites expr for evaluation over qr, the way Prometheus's
+// init rewrites expr for evaluation over qr, the way Prometheus's
 // PreprocessExpr does (so that positions in annotations match), then plans
-// its storage reads.
-func newPlan(expr parser.Expr, qr queryRange, opts planOpts) (*plan, error) {
-	p := &plan{
-		start:      qr.start,
-		end:        qr.end,
-		interval:   qr.interval,
-		lookback:   opts.lookback.Milliseconds(),
-		maxRes:     opts.maxRes,
-		noStepSubq: opts.noStepSubq,
-		selections: map[*parser.VectorSelector]*selection{},
-	}
+// its storage reads into p, which must be zero. Plans live inside their
+// Query: one allocation for both.
+func (p *plan) init(expr parser.Expr, qr queryRange, opts planOpts) error {
+	p.start, p.end, p.interval = qr.start, qr.end, qr.interval
+	p.lookback = opts.lookback.Milliseconds()
+	p.maxRes, p.noStepSubq = opts.maxRes, opts.noStepSubq
+	p.selectors = p.selectorBuf[:0]
 	expr = foldQueryConstants(expr, qr)
-	if err := resolveDurations(expr, qr); err != nil {
-		return nil, err
+	// The walks below share one path buffer.
+	path := p.pathBuf[:0]
+	if err := resolveDurations(expr, qr, path); err != nil {
+		return err
 	}
 	if invariant, wrap := markStepInvariant(expr, qr); invariant && wrap {
 		expr = &parser.StepInvariantExpr{Expr: expr}
 	}
-	pushDownMatchers(expr)
+	pushDownMatchers(expr, path)
 	p.expr = expr
-	p.planSelections()
-	p.markStatsOnly()
-	return p, nil
+	p.planSelections(path)
+	return nil
 }
 
 // foldQueryConstants replaces start(), end(), range() and step() by their
@@ -114,19 +139,14 @@ func foldQueryConstants(expr parser.Expr, qr queryRange) parser.Expr {
 
 // resolveDurations evaluates duration expressions (offset (1h/2), [step()*4])
 // into the plain durations the rest of the engine reads.
-func resolveDurations(expr parser.Expr, qr queryRange) error {
+func resolveDurations(expr parser.Expr, qr queryRange, path []parser.Node) error {
 	d := durationEvaluator{
 		step:       float64(qr.interval) / 1000,
 		queryRange: float64(qr.end-qr.start) / 1000,
 	}
-	var err error
-	parser.Inspect(expr, func(node parser.Node, _ []parser.Node) error {
-		if err == nil {
-			err = d.resolve(node)
-		}
-		return err
+	return walkExpr(expr, path, func(node parser.Node, _ []parser.Node) error {
+		return d.resolve(node)
 	})
-	return err
 }
 
 type durationEvaluator struct {
@@ -355,15 +375,22 @@ func unwrapParens(e parser.Expr) parser.Expr {
 type selection struct {
 	matchers []*labels.Matcher
 	hints    storage.SelectHints
+	// dsFunc and dsRes key downsampled reads, which return the aggregate
+	// dsFunc needs at resolution dsRes: only selectors that need the same
+	// share them. dsRes is 0 for raw reads.
+	dsFunc string
+	dsRes  int64
+	// id numbers the query's selections from 0, for the evaluator's
+	// per-selection state.
+	id int
 }
 
 // planSelections registers every selector, computes the window of samples
 // it may read, and the overall [mint, maxt] of the querier.
-func (p *plan) planSelections() {
+func (p *plan) planSelections(path []parser.Node) {
 	p.mint, p.maxt = math.MaxInt64, math.MinInt64
-	byKey := map[string]*selection{}
 	var rangeMs int64 // range of the matrix selector being visited, if any
-	parser.Inspect(p.expr, func(node parser.Node, path []parser.Node) error {
+	_ = walkExpr(p.expr, path, func(node parser.Node, path []parser.Node) error {
 		switch n := node.(type) {
 		case *parser.MatrixSelector:
 			rangeMs = n.Range.Milliseconds()
@@ -375,7 +402,7 @@ func (p *plan) planSelections() {
 		case *parser.VectorSelector:
 			start, end := p.selectorWindow(n, path, rangeMs)
 			p.widen(start, end)
-			p.register(byKey, n, path, rangeMs, start, end)
+			p.register(n, path, rangeMs, start, end)
 			rangeMs = 0
 		}
 		return nil
@@ -390,28 +417,26 @@ func (p *plan) widen(start, end int64) {
 	p.mint, p.maxt = min(p.mint, start), max(p.maxt, end)
 }
 
-func (p *plan) register(byKey map[string]*selection, vs *parser.VectorSelector, path []parser.Node, rangeMs, start, end int64) {
-	key := matchersKey(vs.LabelMatchers)
+func (p *plan) register(vs *parser.VectorSelector, path []parser.Node, rangeMs, start, end int64) {
 	fn := enclosingFunc(path)
 	res := p.selectorResolution(vs, fn, rangeMs)
-	if res > 0 {
-		// Downsampled reads return the aggregate fn needs: they are
-		// shared only by selectors that need the same.
-		key += fmt.Sprintf("\x00%s\x00%d", fn, res)
-	}
 	step := p.interval
 	if s := p.lastSubqueryStep(path); s > 0 {
 		step = s
 	}
-	sel, ok := byKey[key]
-	if !ok {
-		sel = &selection{
+	sel := p.sharedSelection(vs.LabelMatchers, fn, res)
+	if sel == nil {
+		sel = p.newSelection()
+		*sel = selection{
 			matchers: vs.LabelMatchers,
 			// Results come out in label order regardless; like Prometheus,
 			// the engine reads series in whatever order storage has them.
-			hints: storage.SelectHints{Start: start, End: end, Step: step, Range: rangeMs, Func: fn, MaxResolution: res, Unsorted: true},
+			hints:  storage.SelectHints{Start: start, End: end, Step: step, Range: rangeMs, Func: fn, MaxResolution: res, Unsorted: true},
+			dsFunc: fn,
+			dsRes:  res,
+			id:     p.numSelections,
 		}
-		byKey[key] = sel
+		p.numSelections++
 	} else {
 		h := &sel.hints
 		h.Start, h.End = min(h.Start, start), max(h.End, end)
@@ -421,16 +446,34 @@ func (p *plan) register(byKey map[string]*selection, vs *parser.VectorSelector, 
 		h.Range = max(h.Range, rangeMs)
 		h.Step = min(h.Step, step)
 	}
-	p.selections[vs] = sel
+	p.selectors = append(p.selectors, plannedSelector{vs: vs, sel: sel, statsOnly: readsStatsOnly(path)})
 }
 
-func matchersKey(ms []*labels.Matcher) string {
-	b := make([]byte, 0, 64)
-	for _, m := range ms {
-		b = append(b, m.String()...)
-		b = append(b, 0)
+// newSelection returns room for one more selection, inside the plan while
+// there is.
+func (p *plan) newSelection() *selection {
+	if p.numSelections < len(p.selectionBuf) {
+		return &p.selectionBuf[p.numSelections]
 	}
-	return string(b)
+	return &selection{}
+}
+
+// sharedSelection returns the selection already planned for a selector
+// with the same matchers reading at the same resolution, or nil.
+func (p *plan) sharedSelection(ms []*labels.Matcher, fn string, res int64) *selection {
+	for _, ps := range p.selectors {
+		s := ps.sel
+		if s.dsRes == res && (res == 0 || s.dsFunc == fn) && sameMatchers(s.matchers, ms) {
+			return s
+		}
+	}
+	return nil
+}
+
+func sameMatchers(a, b []*labels.Matcher) bool {
+	return slices.EqualFunc(a, b, func(x, y *labels.Matcher) bool {
+		return x.Type == y.Type && x.Name == y.Name && x.Value == y.Value
+	})
 }
 
 // enclosingFunc names the function or aggregation a selector feeds, for the

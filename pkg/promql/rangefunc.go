@@ -106,7 +106,7 @@ func (ev *evaluator) rangeSourceOf(arg parser.Expr) (*rangeSource, error) {
 	switch a := arg.(type) {
 	case *parser.MatrixSelector:
 		vs := a.VectorSelector.(*parser.VectorSelector)
-		series, err := ev.seriesFor(vs)
+		series, ps, err := ev.seriesFor(vs)
 		if err != nil {
 			return nil, err
 		}
@@ -119,7 +119,7 @@ func (ev *evaluator) rangeSourceOf(arg parser.Expr) (*rangeSource, error) {
 			smoothed:  vs.Smoothed,
 			pos:       a.PositionRange(),
 			fromStore: true,
-			statsOnly: ev.plan.statsOnly[vs],
+			statsOnly: ps.statsOnly,
 		}, nil
 	case *parser.SubqueryExpr:
 		// Like Prometheus's stats, a function over a subquery counts the
@@ -168,64 +168,109 @@ func (ev *evaluator) evalRangeFunc(e *parser.Call, matrixArg int) (Matrix, error
 		return nil, fmt.Errorf("smoothed modifier can only be used with: %s - not with %s", sortedNames(smoothedFuncs), name)
 	}
 	kernel := rangeKernels[name]
-	keepName := name == "last_over_time" || name == "first_over_time"
 	wantST := ev.opts.useST && stFuncs[name] && src.fromStore
 
-	slide := ev.slide
-	if name == "double_exponential_smoothing" && src.at == nil {
-		slide = ev.slideDES // steps interleaved
-	}
 	out := make(Matrix, len(src.series))
-	err = ev.parallel(len(src.series), func(a *pointArena) func(i int) error {
-		var (
-			win  window
-			cur  cursor
-			it   storage.Iterator
-			step = rangeStep{rangeSec: float64(src.rangeMs) / 1000, anchored: src.anchored, smoothed: src.smoothed, pos: argPos(e.Args, 0)}
-		)
-		step.params = make([]float64, len(params))
-		var annos annotations.Annotations // reused from series to series
-		var nonCounter string             // the last name given the non-counter hint
-		return func(i int) error {
-			s := src.series[i]
-			it = statsAwareIterator(s, it, src.statsOnly)
-			cur.reset(it, wantST)
-			cur.feed = src.statsOnly
-			win.reset(wantST)
-			step.annos, step.metric = &annos, s.Labels()
-			res := Series{Metric: s.Labels(), dropName: !keepName || (src.dropName != nil && src.dropName[i])}
-			if res.dropName && !ev.opts.delayedName {
-				res.Metric = dropMetricName(res.Metric)
-			}
-			if err := slide(&win, &cur, src, &step, params, kernel, &res, a); err != nil {
-				return err
-			}
-			res.Floats, res.Histograms = a.doneFloats(res.Floats), a.doneHists(res.Histograms)
-			if err := it.Err(); err != nil {
-				return fmt.Errorf("reading series %s: %w", s.Labels(), err)
-			}
-			if name == "rate" || name == "increase" {
-				nonCounter = checkCounterName(&annos, s.Labels(), &res, argPos(e.Args, 0), nonCounter)
-			}
-			ev.annotate(annos)
-			clear(annos)
-			out[i] = res
-			return nil
+	err = ev.parallel(len(src.series), func(a *pointArena) seriesWorker {
+		w := &rangeWorker{
+			ev: ev, src: src, params: params, kernel: kernel, out: out, arena: a,
+			// double_exponential_smoothing interleaves steps unless pinned.
+			des:         name == "double_exponential_smoothing" && src.at == nil,
+			keepName:    name == "last_over_time" || name == "first_over_time",
+			wantST:      wantST,
+			counterHint: name == "rate" || name == "increase",
+			argPos:      argPos(e.Args, 0),
 		}
+		w.step = rangeStep{rangeSec: float64(src.rangeMs) / 1000, anchored: src.anchored, smoothed: src.smoothed, pos: w.argPos}
+		w.step.params = make([]float64, len(params))
+		// Start the window's buffer in the arena, with room for short
+		// ranges: growing it from nothing costs several allocations.
+		w.win.fbuf = a.floats(windowPoints)
+		return w
 	})
 	if err != nil {
 		return nil, err
 	}
-	out = compactEmpty(out)
+	m := compactEmpty(out)
 	if name == "absent_over_time" {
-		return ev.absentOverTime(out, e.Args[0]), nil
+		return ev.absentOverTime(m, e.Args[0]), nil
 	}
 	if !ev.opts.delayedName {
-		if err := rejectSameLabels(out); err != nil {
+		if err := rejectSameLabels(m); err != nil {
 			return nil, err
 		}
 	}
-	return out, ev.budget.add(out.points())
+	return m, ev.budget.add(m.points())
+}
+
+// windowPoints is the room a range function's window starts with.
+const windowPoints = 32
+
+// rangeWorker evaluates a range function series by series; one per
+// goroutine, reusing its window, cursor, iterator and annotations.
+type rangeWorker struct {
+	ev     *evaluator
+	src    *rangeSource
+	params []scalarValue
+	kernel rangeKernel
+	out    Matrix
+	arena  *pointArena
+	argPos posrange.PositionRange
+
+	des         bool // slide with slideDES
+	keepName    bool // the function keeps the metric name
+	wantST      bool // read start timestamps
+	counterHint bool // hint at non-counter names (rate, increase)
+
+	win        window
+	cur        cursor
+	it         storage.Iterator
+	step       rangeStep
+	annos      annotations.Annotations // reused from series to series
+	nonCounter string                  // the last name given the non-counter hint
+}
+
+func (w *rangeWorker) run(i int) error {
+	ev, src, a := w.ev, w.src, w.arena
+	s := src.series[i]
+	lset := s.Labels()
+	w.it = statsAwareIterator(s, w.it, src.statsOnly)
+	w.cur.reset(w.it, w.wantST)
+	w.cur.feed = src.statsOnly
+	w.win.reset(w.wantST)
+	w.step.annos, w.step.metric = &w.annos, lset
+	res := Series{Metric: lset, dropName: !w.keepName || (src.dropName != nil && src.dropName[i])}
+	if res.dropName && !ev.opts.delayedName {
+		res.Metric = dropMetricName(res.Metric)
+	}
+	var err error
+	if w.des {
+		err = ev.slideDES(&w.win, &w.cur, src, &w.step, w.params, w.kernel, &res, a)
+	} else {
+		err = ev.slide(&w.win, &w.cur, src, &w.step, w.params, w.kernel, &res, a)
+	}
+	if err != nil {
+		return err
+	}
+	res.Floats, res.Histograms = a.doneFloats(res.Floats), a.doneHists(res.Histograms)
+	if err := w.it.Err(); err != nil {
+		return fmt.Errorf("reading series %s: %w", lset, err)
+	}
+	if w.counterHint {
+		// Straight to the query's annotations: building the hint costs
+		// more than the rate of a short window, and series of one metric
+		// come one after another, so it is built once per run of them.
+		if name := nonCounterName(lset, &res); name != "" && name != w.nonCounter {
+			ev.warn(annotations.NewPossibleNonCounterInfo(name, w.argPos))
+			w.nonCounter = name
+		}
+	}
+	if len(w.annos) > 0 {
+		ev.annotate(w.annos)
+		clear(w.annos)
+	}
+	w.out[i] = res
+	return nil
 }
 
 // slide runs the kernel at every step for one series.
@@ -322,22 +367,19 @@ func (ev *evaluator) scalarParams(args parser.Expressions, skip int) ([]scalarVa
 	return out, nil
 }
 
-// checkCounterName adds Prometheus's hint that rate() and increase() are
-// meant for counters, judged by the metric name, and returns the name it
-// was given for. Building the hint costs more than the rate of a short
-// window: it is skipped when done returns the same name (series of one
-// metric come one after another).
-func checkCounterName(annos *annotations.Annotations, metric labels.Labels, res *Series, pos posrange.PositionRange, done string) string {
+// nonCounterName returns the metric name of a rate() or increase() result
+// that deserves Prometheus's hint that those functions are meant for
+// counters (judged by the name), or "".
+func nonCounterName(metric labels.Labels, res *Series) string {
 	name := metric.Get(labels.MetricName)
-	if name == "" || len(res.Floats) == 0 || name == done {
-		return done
+	if name == "" || len(res.Floats) == 0 {
+		return ""
 	}
 	for _, suffix := range []string{"_total", "_sum", "_count", "_bucket"} {
 		if strings.HasSuffix(name, suffix) {
-			return done
+			return ""
 		}
 	}
-	annos.Add(annotations.NewPossibleNonCounterInfo(name, pos))
 	return name
 }
 

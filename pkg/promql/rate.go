@@ -1,7 +1,6 @@
 package promql
 
 import (
-	"errors"
 	"sort"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -181,9 +180,14 @@ func histogramRate(s *rangeStep, isCounter bool) *histogram.FloatHistogram {
 		}
 	}
 
-	h := last.CopyToSchema(minSchema)
+	var h *histogram.FloatHistogram
+	if minSchema == last.Schema {
+		h = copyHistogram(last)
+	} else {
+		h = last.CopyToSchema(minSchema)
+	}
 	_, _, reconciled, err := h.Sub(prev)
-	if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+	if incompatibleSchema(err) {
 		s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(name, s.pos))
 		return nil
 	}
@@ -201,7 +205,7 @@ func histogramRate(s *rangeStep, isCounter bool) *histogram.FloatHistogram {
 			}
 			if (i < len(sts) && isStartTimestampReset(sts[i-1], points[i-1].T, sts[i], points[i].T)) || cur.DetectReset(prev) {
 				_, _, reconciled, err := h.Add(prev)
-				if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+				if incompatibleSchema(err) {
 					s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(name, s.pos))
 					return nil
 				}
@@ -321,7 +325,7 @@ func instantValue(s *rangeStep, isRate bool) (float64, *histogram.FloatHistogram
 		}
 		if !isRate || (!isStartTimestampReset(prev.st, prev.t, last.st, last.t) && !last.h.DetectReset(prev.h)) {
 			_, _, reconciled, err := h.Sub(prev.h)
-			if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+			if incompatibleSchema(err) {
 				s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(name, s.pos))
 				return 0, nil, false
 			}
@@ -489,7 +493,7 @@ func extendedHistogramRate(s *rangeStep, isCounter, isRate bool) (float64, *hist
 }
 
 func interpolationError(s *rangeStep, err error) {
-	if errors.Is(err, histogram.ErrHistogramsIncompatibleSchema) {
+	if incompatibleSchema(err) {
 		s.annos.Add(annotations.NewMixedExponentialCustomHistogramsWarning(s.metricName(), s.pos))
 	}
 }

@@ -14,34 +14,24 @@ import (
 )
 
 // seriesCache runs each planned selection once and hands its series to every
-// selector that shares it.
+// selector that shares it. Entries are indexed by selection id.
 type seriesCache struct {
 	querier storage.Querier
-	mu      sync.Mutex
-	entries map[*selection]*cacheEntry
+	entries []cacheEntry
 }
 
 type cacheEntry struct {
 	once   sync.Once
 	series []storage.Series
 	err    error
-}
-
-func newSeriesCache(q storage.Querier) *seriesCache {
-	return &seriesCache{querier: q, entries: map[*selection]*cacheEntry{}}
+	hints  storage.SelectHints // the Select's own copy: storages may keep it
 }
 
 func (c *seriesCache) get(ctx context.Context, sel *selection) ([]storage.Series, error) {
-	c.mu.Lock()
-	e, ok := c.entries[sel]
-	if !ok {
-		e = &cacheEntry{}
-		c.entries[sel] = e
-	}
-	c.mu.Unlock()
+	e := &c.entries[sel.id]
 	e.once.Do(func() {
-		hints := sel.hints
-		e.series, e.err = expandSeriesSet(ctx, c.querier.Select(ctx, &hints, sel.matchers...))
+		e.hints = sel.hints
+		e.series, e.err = expandSeriesSet(ctx, c.querier.Select(ctx, &e.hints, sel.matchers...))
 	})
 	return e.series, e.err
 }
@@ -49,10 +39,16 @@ func (c *seriesCache) get(ctx context.Context, sel *selection) ([]storage.Series
 func expandSeriesSet(ctx context.Context, set storage.SeriesSet) ([]storage.Series, error) {
 	var out []storage.Series
 	for set.Next() {
-		if len(out)%1024 == 0 {
+		// Every 1024 series; the evaluator checked before the Select.
+		if len(out)%1024 == 1023 {
 			if err := ctx.Err(); err != nil {
 				return nil, contextError(err, "expression evaluation")
 			}
+		}
+		if out == nil {
+			// Skip the smallest growth steps: one allocation for up to
+			// 8 series instead of four.
+			out = make([]storage.Series, 0, 8)
 		}
 		out = append(out, set.At())
 	}
@@ -62,13 +58,14 @@ func expandSeriesSet(ctx context.Context, set storage.SeriesSet) ([]storage.Seri
 	return out, nil
 }
 
-// seriesFor returns the storage series a selector reads.
-func (ev *evaluator) seriesFor(vs *parser.VectorSelector) ([]storage.Series, error) {
-	sel, ok := ev.plan.selections[vs]
-	if !ok {
-		return nil, fmt.Errorf("selector %s was not planned", vs)
+// seriesFor returns the storage series a selector reads, and its plan.
+func (ev *evaluator) seriesFor(vs *parser.VectorSelector) ([]storage.Series, *plannedSelector, error) {
+	ps := ev.plan.selector(vs)
+	if ps == nil {
+		return nil, nil, fmt.Errorf("selector %s was not planned", vs)
 	}
-	return ev.series.get(ev.ctx, sel)
+	series, err := ev.series.get(ev.ctx, ps.sel)
+	return series, ps, err
 }
 
 // cursor reads a storage.Iterator front to back with one sample of

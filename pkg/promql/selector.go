@@ -32,7 +32,7 @@ func refTime(vs *parser.VectorSelector, ts int64) int64 {
 // is the newest sample in (ref-lookback, ref], unless that sample is a stale
 // marker, in which case the series has no value at that step.
 func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMode) (Matrix, error) {
-	series, err := ev.seriesFor(vs)
+	series, ps, err := ev.seriesFor(vs)
 	if err != nil {
 		return nil, err
 	}
@@ -43,41 +43,49 @@ func (ev *evaluator) evalVectorSelector(vs *parser.VectorSelector, mode selectMo
 		return Matrix{}, nil
 	}
 	out := make(Matrix, len(series))
-	statsOnly := ev.plan.statsOnly[vs]
-	err = ev.parallel(len(series), func(a *pointArena) func(i int) error {
-		var (
-			w  lookbackWalker
-			it storage.Iterator
-		)
-		reopen := func(i int) func() storage.Iterator {
-			if statsOnly {
-				return nil // the stats iterator must see every sample
-			}
-			return func() storage.Iterator {
-				it = series[i].Iterator(it)
-				return it
-			}
-		}
-		return func(i int) error {
-			it = statsAwareIterator(series[i], it, statsOnly)
-			w.reset(it, mode == selectStartTimestamps)
-			w.reopen = reopen(i)
-			s := Series{Metric: series[i].Labels()}
-			ev.walkSteps(&w, vs, mode, &s, a)
-			s.Floats, s.Histograms = a.doneFloats(s.Floats), a.doneHists(s.Histograms)
-			if err := it.Err(); err != nil {
-				return fmt.Errorf("reading series %s: %w", s.Metric, err)
-			}
-			out[i] = s
-			return nil
-		}
+	err = ev.parallel(len(series), func(a *pointArena) seriesWorker {
+		return &selectorWorker{ev: ev, vs: vs, mode: mode, series: series, out: out, statsOnly: ps.statsOnly, arena: a}
 	})
 	if err != nil {
 		return nil, err
 	}
-	out = compactEmpty(out)
-	ev.budget.countRead(out.points())
-	return out, ev.budget.add(out.points())
+	m := compactEmpty(out)
+	ev.budget.countRead(m.points())
+	return m, ev.budget.add(m.points())
+}
+
+// selectorWorker evaluates an instant selector series by series; one per
+// goroutine, reusing its walker and iterator.
+type selectorWorker struct {
+	ev        *evaluator
+	vs        *parser.VectorSelector
+	mode      selectMode
+	series    []storage.Series
+	out       Matrix
+	statsOnly bool
+	arena     *pointArena
+	w         lookbackWalker
+	it        storage.Iterator
+}
+
+func (sw *selectorWorker) run(i int) error {
+	s := sw.series[i]
+	sw.it = statsAwareIterator(s, sw.it, sw.statsOnly)
+	w := &sw.w
+	w.reset(sw.it, sw.mode == selectStartTimestamps)
+	if !sw.statsOnly { // the stats iterator must see every sample
+		w.reopenable = s
+	}
+	res := Series{Metric: s.Labels()}
+	sw.ev.walkSteps(w, sw.vs, sw.mode, &res, sw.arena)
+	res.Floats, res.Histograms = sw.arena.doneFloats(res.Floats), sw.arena.doneHists(res.Histograms)
+	// The walker may have reopened the iterator.
+	sw.it = w.c.it
+	if err := sw.it.Err(); err != nil {
+		return fmt.Errorf("reading series %s: %w", res.Metric, err)
+	}
+	sw.out[i] = res
+	return nil
 }
 
 // walkSteps fills s with the samples w picks at every step.
@@ -150,17 +158,18 @@ type lookbackWalker struct {
 	emitted    *histogram.FloatHistogram // stable copy of the sample seq emittedSeq
 	emittedSeq int
 
-	// reopen, when set, returns a fresh iterator over the series: the
-	// walker then first looks for the newest sample close to the reference
-	// time and walks the whole lookback only when there is none.
-	reopen func() storage.Iterator
-	wantST bool
+	// reopenable, when set, is the series the walker reads, which it may
+	// read again from the start: the walker then first looks for the
+	// newest sample close to the reference time and walks the whole
+	// lookback only when there is none.
+	reopenable storage.Series
+	wantST     bool
 }
 
 func (w *lookbackWalker) reset(it storage.Iterator, wantST bool) {
 	w.c.reset(it, wantST)
 	w.has, w.isH, w.seq, w.emitted, w.emittedSeq = false, false, 0, nil, -1
-	w.reopen, w.wantST = nil, wantST
+	w.reopenable, w.wantST = nil, wantST
 }
 
 // at positions the walker on the newest sample in (ref-lookback, ref] and
@@ -189,15 +198,15 @@ func (w *lookbackWalker) at(ref, lookback int64) bool {
 // sixteenth of the lookback, and a seek there spares reading the rest.
 func (w *lookbackWalker) position(ref, lo, lookback int64) {
 	w.has = false
-	if w.reopen != nil && w.seekNewest(ref) {
+	if w.reopenable != nil && w.seekNewest(ref) {
 		return
 	}
-	if probe := ref - lookback/16; w.reopen != nil && probe > lo+1 {
+	if probe := ref - lookback/16; w.reopenable != nil && probe > lo+1 {
 		w.c.seek(probe)
 		if w.c.typ != storage.ValNone && w.c.t <= ref {
 			return
 		}
-		w.c.reset(w.reopen(), w.wantST) // none there: start over
+		w.c.reset(w.reopenable.Iterator(w.c.it), w.wantST) // none there: start over
 	}
 	w.c.seek(lo + 1)
 }
@@ -237,7 +246,7 @@ func (w *lookbackWalker) consume() {
 // consecutive steps picking the same sample share it.
 func (w *lookbackWalker) stableH() *histogram.FloatHistogram {
 	if w.emittedSeq != w.seq {
-		w.emitted, w.emittedSeq = w.h.Copy(), w.seq
+		w.emitted, w.emittedSeq = copyHistogram(w.h), w.seq
 	}
 	return w.emitted
 }

@@ -13,44 +13,31 @@ import (
 // sum only, and works out counter resets on the fly (as the buckets are
 // gone), which makes "reset" hints appear where storage says "unknown".
 
-// markStatsOnly records the selectors whose histograms can be read as
-// statistics only.
-func (p *plan) markStatsOnly() {
-	p.statsOnly = map[*parser.VectorSelector]bool{}
-	parser.Inspect(p.expr, func(node parser.Node, path []parser.Node) error {
-		vs, ok := node.(*parser.VectorSelector)
-		if !ok {
-			return nil
-		}
-		skip := false
-	walk:
-		for i := len(path) - 1; i >= 0; i-- {
-			switch n := path[i].(type) {
-			case *parser.SubqueryExpr:
-				// Counter reset detection across subquery steps needs
-				// the buckets.
-				skip = false
-				break walk
-			case *parser.Call:
-				switch n.Func.Name {
-				case "histogram_count", "histogram_sum", "histogram_avg":
-					skip = true
-				case "histogram_quantile", "histogram_quantiles", "histogram_fraction", "histogram_stddev", "histogram_stdvar":
-					skip = false
-					break walk
-				}
-			case *parser.BinaryExpr:
-				if n.Op == parser.TRIM_UPPER || n.Op == parser.TRIM_LOWER {
-					skip = false
-					break walk
-				}
+// readsStatsOnly says whether a selector below path can read its
+// histograms as statistics only: a function on the path needs count and
+// sum only, and nothing on it needs the buckets.
+func readsStatsOnly(path []parser.Node) bool {
+	statsOnly := false
+	for _, node := range path {
+		switch n := node.(type) {
+		case *parser.SubqueryExpr:
+			// Counter reset detection across subquery steps needs the
+			// buckets.
+			return false
+		case *parser.Call:
+			switch n.Func.Name {
+			case "histogram_count", "histogram_sum", "histogram_avg":
+				statsOnly = true
+			case "histogram_quantile", "histogram_quantiles", "histogram_fraction", "histogram_stddev", "histogram_stdvar":
+				return false
+			}
+		case *parser.BinaryExpr:
+			if n.Op == parser.TRIM_UPPER || n.Op == parser.TRIM_LOWER {
+				return false
 			}
 		}
-		if skip {
-			p.statsOnly[vs] = true
-		}
-		return nil
-	})
+	}
+	return statsOnly
 }
 
 // statsIterator reads histograms as count and sum only, with counter reset

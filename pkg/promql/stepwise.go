@@ -38,24 +38,24 @@ func (v *stepView) at(i int, ts int64) (f float64, h *histogramT, ok bool) {
 type outputSet struct {
 	steps  int
 	arena  *pointArena
-	index  map[string]int
+	index  keyIndex
+	slotOf []int // output series of each key of index
 	series Matrix
 	last   []int // last step written per series, -1 if none
 	buf    []byte
 }
 
 func newOutputSet(steps int, a *pointArena) *outputSet {
-	return &outputSet{steps: steps, arena: a, index: map[string]int{}}
+	return &outputSet{steps: steps, arena: a}
 }
 
 func (o *outputSet) slot(metric labels.Labels, dropName bool) int {
 	o.buf = metric.Bytes(o.buf)
-	i, ok := o.index[string(o.buf)]
-	if !ok {
-		i = o.newSlot(metric, dropName)
-		o.index[string(o.buf)] = i
+	k, isNew := o.index.index(o.buf)
+	if isNew {
+		o.slotOf = append(o.slotOf, o.newSlot(metric, dropName))
 	}
-	return i
+	return o.slotOf[k]
 }
 
 // newSlot adds an output series without looking for one with the same
@@ -77,7 +77,11 @@ func (o *outputSet) newSlot(metric labels.Labels, dropName bool) int {
 
 // add appends a float at step k.
 func (o *outputSet) add(metric labels.Labels, dropName bool, k int, ts int64, f float64) error {
-	i := o.slot(metric, dropName)
+	return o.addAt(o.slot(metric, dropName), k, ts, f)
+}
+
+// addAt appends a float at step k to output series i.
+func (o *outputSet) addAt(i, k int, ts int64, f float64) error {
 	if o.last[i] == k {
 		return errDuplicateLabelset
 	}

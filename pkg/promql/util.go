@@ -17,4 +17,10 @@ func kahanInc(inc, sum, c float64) (newSum, newC float64) { return kahansum.Inc(
 // posrangeT shortens signatures that take positions for annotations.
 type posrangeT = posrange.PositionRange
 
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
+// incompatibleSchema reports whether err says that histograms mixing
+// exponential and custom buckets could not be combined. The sentinel is a
+// struct value: naming it as an error allocates, which the check does only
+// when there is an error (histogram rates call it for every window).
+func incompatibleSchema(err error) bool {
+	return err != nil && errors.Is(err, histogram.ErrHistogramsIncompatibleSchema)
+}

@@ -145,8 +145,47 @@ func (m Matrix) String() string {
 	return strings.Join(strs, "\n")
 }
 
+// sortByLabels sorts m by labels. It checks first whether m is sorted
+// already, and otherwise sorts positions and moves each series once:
+// swapping Series values as a sort goes costs more than comparing labels
+// (they hold pointers, so every move runs the write barrier).
 func (m Matrix) sortByLabels() {
-	slices.SortFunc(m, func(a, b Series) int { return labels.Compare(a.Metric, b.Metric) })
+	cmp := func(a, b *Series) int { return labels.Compare(a.Metric, b.Metric) }
+	sorted := true
+	for i := 1; i < len(m) && sorted; i++ {
+		sorted = cmp(&m[i-1], &m[i]) <= 0
+	}
+	if sorted {
+		return
+	}
+	order := make([]int32, len(m))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp(&m[a], &m[b]) })
+	m.permute(order)
+}
+
+// permute moves m[order[i]] to m[i] for every i, following the cycles of
+// the permutation; it consumes order.
+func (m Matrix) permute(order []int32) {
+	for i := range order {
+		if order[i] < 0 {
+			continue
+		}
+		first := m[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				m[j] = first
+				break
+			}
+			m[j] = m[k]
+			j = k
+		}
+	}
 }
 
 // points returns how many samples the matrix counts for MaxSamples.
