@@ -71,6 +71,8 @@ type RawChunk struct {
 	Data []byte
 	// lastV is a float view's last value, known without decoding.
 	lastV float64
+	// seeks are a float view's seek points (see float_seek.go).
+	seeks *seekPoints
 }
 
 // view returns a view of open chunk bytes b (of at least one sample): the
@@ -128,6 +130,7 @@ func (c RawChunk) viewIterator(it storage.Iterator) storage.Iterator {
 			fi = &FloatIterator{}
 		}
 		fi.init(int(c.n), c.Data[2], c.body(floatHeader))
+		fi.seeks = c.seeks
 		return fi
 	case EncHistogram, EncFloatHistogram:
 		hi, ok := it.(*HistogramIterator)
