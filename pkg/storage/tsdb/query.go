@@ -414,6 +414,9 @@ type chunksIterator struct {
 	// current float chunk's iterator then, read without per-sample checks.
 	inside bool
 	fast   *chunkenc.FloatIterator
+	// newest is SeekNewest's iterator, kept apart from reuse (a chunk
+	// decoder) and in place: no allocation per series.
+	newest chunkenc.SampleIterator
 }
 
 func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64, aggr chunkenc.Aggr) {
@@ -554,11 +557,11 @@ func (it *chunksIterator) SeekNewest(t int64) (storage.ValueType, bool) {
 		return storage.ValNone, false
 	}
 	c := it.chunks[j]
-	cur, ok := c.chunk.IteratorAtLast(c.maxT, it.reuse)
+	cur, ok := c.chunk.IteratorAtLast(c.maxT, &it.newest)
 	if !ok {
 		return storage.ValNone, false
 	}
-	it.i, it.reuse, it.cur, it.vt = j, cur, cur, storage.ValFloat
+	it.i, it.cur, it.vt = j, cur, storage.ValFloat
 	return storage.ValFloat, true
 }
 
