@@ -82,7 +82,7 @@ func special(v float64) bool {
 type FloatChunk struct {
 	w     bwriter
 	enc   floatEncoder
-	seeks *seekPoints // nil until the chunk holds seekStride samples
+	seeks seekPoints
 }
 
 // mode is the chunk's value coding, kept in its header byte only: the head
@@ -98,6 +98,9 @@ type floatEncoder struct {
 	xorPrev  uint64
 	xorLead  uint8 // 0xff: no window yet
 	xorTrail uint8
+	// seeksOff says an open chunk records no more seek points (see
+	// float_seek.go); it takes the struct's padding.
+	seeksOff bool
 }
 
 // NewFloatChunk returns an empty appendable chunk.
@@ -108,10 +111,11 @@ func NewFloatChunk() *FloatChunk {
 }
 
 func (c *FloatChunk) reset(mode uint8) {
+	// Seek points recorded stay for the views of the bytes before.
+	off := c.enc.seeksOff || c.seeks[0].pos != 0
 	c.w = bwriter{b: make([]byte, floatHeader, 32)}
 	c.w.b[2] = mode
-	c.enc = floatEncoder{xorLead: 0xff}
-	c.seeks = nil // views of the bytes before keep theirs
+	c.enc = floatEncoder{xorLead: 0xff, seeksOff: off}
 }
 
 // Encoding implements Chunk.
@@ -135,7 +139,7 @@ func (c *FloatChunk) Iterator(it storage.Iterator) storage.Iterator {
 func (c *FloatChunk) View() RawChunk {
 	v := view(EncFloat, c.w.b)
 	v.lastV = math.Float64frombits(c.enc.xorPrev)
-	v.seeks = c.seeks
+	v.seeks = c.viewSeeks()
 	return v
 }
 

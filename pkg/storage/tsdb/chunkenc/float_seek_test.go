@@ -118,7 +118,7 @@ func TestFloatViewSeekLargeScale(t *testing.T) {
 		samples = append(samples, p)
 		c.Append(p.t, p.v)
 	}
-	if c.mode()&modeXOR != 0 || c.seeks == nil || c.seeks[seekCount-1].pos == 0 {
+	if c.mode()&modeXOR != 0 || c.viewSeeks() == nil || c.seeks[seekCount-1].pos == 0 {
 		t.Fatalf("mode %#x: want a decimal chunk with every seek point", c.mode())
 	}
 	for _, target := range seekTargets(samples) {
@@ -152,4 +152,25 @@ func BenchmarkFloatSeekNewest(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A chunk rewritten (a mode change) after recording seek points records
+// no more and hands its later views none; earlier views keep theirs.
+func TestFloatSeekPointsAfterModeChange(t *testing.T) {
+	c := NewFloatChunk()
+	for i := range seekStride + 1 {
+		c.Append(int64(i), float64(i))
+	}
+	before := c.View()
+	c.Append(seekStride+1, 0.5) // integers to decimals: rewritten
+	if before.seeks == nil || c.View().seeks != nil {
+		t.Fatalf("views before and after the mode change: points %v, %v", before.seeks != nil, c.View().seeks != nil)
+	}
+	for i := seekStride + 2; i < 3*seekStride; i++ {
+		c.Append(int64(i), float64(i)+0.5)
+	}
+	if c.View().seeks != nil {
+		t.Fatal("a rewritten chunk took seek points again")
+	}
+	checkSeek(t, before.Iterator(nil), seekStride, []pair{{seekStride, seekStride}})
 }
