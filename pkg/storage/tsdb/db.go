@@ -300,6 +300,7 @@ func (db *DB) Appender(ctx context.Context) storage.Appender { return db.head.Ap
 func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 	db.mtx.RLock()
 	q := &querier{mint: mint, maxt: maxt, db: db}
+	q.sources = q.srcBuf[:0]
 	for _, b := range db.blocks {
 		if !b.overlaps(mint, maxt) || !b.acquire() {
 			continue
@@ -315,7 +316,8 @@ func (db *DB) Querier(mint, maxt int64) (storage.Querier, error) {
 		q.down[b.meta.DownsampledFrom] = b
 	}
 	q.epoch = db.head.readers.enter()
-	q.sources = append(q.sources, headSource{h: db.head, inOrderMin: db.rawBlocksMaxTime()})
+	q.head = headSource{h: db.head, inOrderMin: db.rawBlocksMaxTime()}
+	q.sources = append(q.sources, &q.head)
 	db.mtx.RUnlock()
 	return q, nil
 }

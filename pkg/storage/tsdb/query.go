@@ -119,6 +119,11 @@ type querier struct {
 	epoch uint64
 	// down are the downsampled blocks by the block they were made from.
 	down map[string]*Block
+	// head, and the sources of a querier reading the head alone (a query
+	// of the newest minutes), live in the querier: one allocation of the
+	// size class the querier took before.
+	head   headSource
+	srcBuf [1]source
 }
 
 // Select implements storage.Querier.
@@ -188,6 +193,9 @@ func (q *querier) selectMerged(ctx context.Context, ms []*labels.Matcher, labels
 }
 
 func (q *querier) selectFrom(ctx context.Context, sources []source, ms []*labels.Matcher, labelsOnly bool) chunkSeriesSet {
+	if len(sources) == 1 { // the head alone: nothing to merge
+		return sources[0].selectSeries(ctx, q.mint, q.maxt, ms, labelsOnly)
+	}
 	sets := make([]chunkSeriesSet, 0, len(sources))
 	for _, s := range sources {
 		sets = append(sets, s.selectSeries(ctx, q.mint, q.maxt, ms, labelsOnly))
@@ -414,6 +422,9 @@ type chunksIterator struct {
 	// current float chunk's iterator then, read without per-sample checks.
 	inside bool
 	fast   *chunkenc.FloatIterator
+	// newest is SeekNewest's iterator, kept apart from reuse (a chunk
+	// decoder) and in place: no allocation per series.
+	newest chunkenc.SampleIterator
 }
 
 func (it *chunksIterator) reset(chunks []headChunk, mint, maxt int64, aggr chunkenc.Aggr) {
@@ -554,11 +565,11 @@ func (it *chunksIterator) SeekNewest(t int64) (storage.ValueType, bool) {
 		return storage.ValNone, false
 	}
 	c := it.chunks[j]
-	cur, ok := c.chunk.IteratorAtLast(c.maxT, it.reuse)
+	cur, ok := c.chunk.IteratorAtLast(c.maxT, &it.newest)
 	if !ok {
 		return storage.ValNone, false
 	}
-	it.i, it.reuse, it.cur, it.vt = j, cur, cur, storage.ValFloat
+	it.i, it.cur, it.vt = j, cur, storage.ValFloat
 	return storage.ValFloat, true
 }
 

@@ -71,6 +71,8 @@ type RawChunk struct {
 	Data []byte
 	// lastV is a float view's last value, known without decoding.
 	lastV float64
+	// seeks are a float view's seek points (see float_seek.go).
+	seeks *seekPoints
 }
 
 // view returns a view of open chunk bytes b (of at least one sample): the
@@ -128,6 +130,7 @@ func (c RawChunk) viewIterator(it storage.Iterator) storage.Iterator {
 			fi = &FloatIterator{}
 		}
 		fi.init(int(c.n), c.Data[2], c.body(floatHeader))
+		fi.seeks = c.seeks
 		return fi
 	case EncHistogram, EncFloatHistogram:
 		hi, ok := it.(*HistogramIterator)
@@ -142,20 +145,19 @@ func (c RawChunk) viewIterator(it storage.Iterator) storage.Iterator {
 
 // IteratorAtLast returns an iterator positioned on the chunk's last
 // sample, at time t (the chunk's newest), without decoding the samples
-// before it: Next then ends the chunk. It reports false for chunks whose
-// last sample is not known so (anything but views of float chunks).
+// before it: Next then ends the chunk. It reuses it if it is a
+// *SampleIterator. It reports false for chunks whose last sample is not
+// known so (anything but views of float chunks).
 func (c RawChunk) IteratorAtLast(t int64, it storage.Iterator) (storage.Iterator, bool) {
 	if !c.view || c.Enc != EncFloat {
 		return it, false
 	}
-	fi, ok := it.(*FloatIterator)
+	si, ok := it.(*SampleIterator)
 	if !ok {
-		fi = &FloatIterator{}
+		si = &SampleIterator{}
 	}
-	fi.init(1, 0, breader{})
-	fi.d, fi.k, fi.kn = 1, 0, 1
-	fi.ts[0], fi.vs[0] = t, c.lastV
-	return fi, true
+	*si = SampleIterator{t: t, v: c.lastV}
+	return si, true
 }
 
 // body is a view's reader past a header of hdr bytes.

@@ -80,8 +80,9 @@ func special(v float64) bool {
 // coding on the fly: integer, then a larger decimal scale when a value needs
 // one (the chunk is rewritten), then XOR when nothing exact is left.
 type FloatChunk struct {
-	w   bwriter
-	enc floatEncoder
+	w     bwriter
+	enc   floatEncoder
+	seeks seekPoints
 }
 
 // mode is the chunk's value coding, kept in its header byte only: the head
@@ -97,6 +98,9 @@ type floatEncoder struct {
 	xorPrev  uint64
 	xorLead  uint8 // 0xff: no window yet
 	xorTrail uint8
+	// seeksOff says an open chunk records no more seek points (see
+	// float_seek.go); it takes the struct's padding.
+	seeksOff bool
 }
 
 // NewFloatChunk returns an empty appendable chunk.
@@ -107,9 +111,11 @@ func NewFloatChunk() *FloatChunk {
 }
 
 func (c *FloatChunk) reset(mode uint8) {
+	// Seek points recorded stay for the views of the bytes before.
+	off := c.enc.seeksOff || c.seeks[0].pos != 0
 	c.w = bwriter{b: make([]byte, floatHeader, 32)}
 	c.w.b[2] = mode
-	c.enc = floatEncoder{xorLead: 0xff}
+	c.enc = floatEncoder{xorLead: 0xff, seeksOff: off}
 }
 
 // Encoding implements Chunk.
@@ -133,6 +139,7 @@ func (c *FloatChunk) Iterator(it storage.Iterator) storage.Iterator {
 func (c *FloatChunk) View() RawChunk {
 	v := view(EncFloat, c.w.b)
 	v.lastV = math.Float64frombits(c.enc.xorPrev)
+	v.seeks = c.viewSeeks()
 	return v
 }
 
@@ -152,6 +159,7 @@ func (c *FloatChunk) Append(t int64, v float64) {
 			c.enc.writeT(&c.w, n, t)
 			c.enc.writeInt(&c.w, c.mode(), n, v, m, ok)
 			binary.BigEndian.PutUint16(c.w.b, uint16(n+1))
+			c.noteSeek(n + 1)
 			return
 		}
 		c.changeMode(v)
@@ -209,6 +217,7 @@ func (c *FloatChunk) write(i int, t int64, v float64) {
 	c.enc.writeT(&c.w, i, t)
 	c.enc.writeV(&c.w, c.mode(), i, v)
 	binary.BigEndian.PutUint16(c.w.b, uint16(i+1))
+	c.noteSeek(i + 1)
 }
 
 func (e *floatEncoder) writeT(w *bwriter, i int, t int64) {

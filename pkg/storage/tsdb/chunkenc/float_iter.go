@@ -26,6 +26,7 @@ type FloatIterator struct {
 	enc   floatEncoder
 	v     float64 // the value of the last sample decoded
 	err   error
+	seeks *seekPoints // a view's seek points, or nil
 
 	k, kn int  // the current sample's index in the batch, the batch's length
 	done  bool // Next went past the last sample
@@ -64,7 +65,7 @@ func (it *FloatIterator) init(n int, mode uint8, r breader) {
 		it.scale = pow10[k]
 	}
 	it.enc = floatEncoder{xorLead: 0xff}
-	it.v, it.err = 0, nil
+	it.v, it.err, it.seeks = 0, nil, nil
 	it.k, it.kn, it.done = 0, 0, false
 }
 
@@ -464,6 +465,9 @@ func (it *FloatIterator) readXOR() error {
 // SeekTo implements storage.Iterator: samples before t are skipped a
 // batch at a time.
 func (it *FloatIterator) SeekTo(t int64) storage.ValueType {
+	if it.d == 0 && it.seeks != nil {
+		it.seekFrom(t)
+	}
 	for {
 		if it.kn > 0 && !it.done && it.ts[it.kn-1] >= t {
 			for it.ts[it.k] < t {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/histogram"
+
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
@@ -44,6 +46,16 @@ func FuzzHistogramDecode(f *testing.F) {
 		_ = fc.Append(int64(i), nil, testHistogram(i).ToFloat(nil))
 	}
 	f.Add(fc.Bytes())
+	// Counts that fall and jump past the common codes (addIntDeltas's
+	// fallback to readCoded).
+	jumps := NewHistogramChunk(false)
+	for i, d := range []int64{0, 5, -3, 1 << 40, 2} {
+		h := testHistogram(i)
+		h.CounterResetHint = histogram.UnknownCounterReset
+		h.PositiveBuckets[1] += d
+		_ = jumps.Append(int64(i), h, nil)
+	}
+	f.Add(jumps.Bytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		it := NewHistogramIterator(b, nil)
 		for vt := it.Next(); vt != storage.ValNone; vt = it.Next() {

@@ -297,10 +297,10 @@ type HistogramIterator struct {
 	hint   histogram.CounterResetHint
 	ints   []int64
 	floats []uint64
-	// the previous sample's fields, to tell whether the counter reset
-	prevInts   []int64
-	prevFloats []uint64
-	err        error
+	// fell says a count of the current sample is below the previous
+	// sample's, to tell whether the counter reset.
+	fell bool
+	err  error
 }
 
 // NewHistogramIterator iterates over histogram chunk bytes, reusing it if possible.
@@ -323,7 +323,7 @@ func NewHistogramIterator(b []byte, it storage.Iterator) storage.Iterator {
 // init starts reading n samples from r, keeping the iterator's buffers.
 func (hi *HistogramIterator) init(n int, float bool, r breader) {
 	*hi = HistogramIterator{i: -1, n: n, float: float, r: r, layout: hi.layout,
-		ints: hi.ints[:0], floats: hi.floats[:0], prevInts: hi.prevInts[:0], prevFloats: hi.prevFloats[:0]}
+		ints: hi.ints[:0], floats: hi.floats[:0]}
 	if hi.n == 0 {
 		return
 	}
@@ -364,8 +364,7 @@ func (it *HistogramIterator) Next() storage.ValueType {
 }
 
 func (it *HistogramIterator) read() error {
-	it.prevInts = append(it.prevInts[:0], it.ints...)
-	it.prevFloats = append(it.prevFloats[:0], it.floats...)
+	it.fell = false
 	if err := it.readFields(); err != nil {
 		return err
 	}
@@ -373,40 +372,10 @@ func (it *HistogramIterator) read() error {
 	// chunks give it: not a reset if its counts did not fall below the
 	// previous sample's in the chunk, else still unknown (PromQL then looks
 	// for itself). The chunk's first keeps the stored hint.
-	if it.hint == histogram.UnknownCounterReset && it.i > 0 && !it.countsFell() {
+	if it.hint == histogram.UnknownCounterReset && it.i > 0 && !it.fell {
 		it.hint = histogram.NotCounterReset
 	}
 	return nil
-}
-
-// countsFell says whether the count, the zero bucket or any bucket of the
-// current sample is below the previous sample's (the layout is the same
-// within a chunk; integer buckets are deltas, compared as absolute counts).
-func (it *HistogramIterator) countsFell() bool {
-	if it.float {
-		f := math.Float64frombits
-		for i := range it.floats {
-			if i != 2 && f(it.floats[i]) < f(it.prevFloats[i]) { // 2 is the sum
-				return true
-			}
-		}
-		return false
-	}
-	if it.ints[0] < it.prevInts[0] || it.ints[1] < it.prevInts[1] {
-		return true
-	}
-	var cur, prev int64
-	for i := 2; i < len(it.ints); i++ {
-		if i == 2+it.npos { // the negative buckets start again from zero
-			cur, prev = 0, 0
-		}
-		cur += it.ints[i]
-		prev += it.prevInts[i]
-		if cur < prev {
-			return true
-		}
-	}
-	return false
 }
 
 func (it *HistogramIterator) readFields() error {
@@ -429,36 +398,34 @@ func (it *HistogramIterator) readFields() error {
 	}
 	it.hint = histogram.CounterResetHint(hint)
 	if it.float {
-		for i := range it.floats {
-			if err := readFloatField(&it.r, &it.floats[i]); err != nil {
-				return err
-			}
-		}
-		return nil
+		return it.readFloatFields()
 	}
-	for i := range it.ints {
-		if it.i == 0 {
-			v, err := it.r.readVarint()
-			if err != nil {
+	if it.i == 0 {
+		for i := range it.ints {
+			if it.ints[i], err = it.r.readVarint(); err != nil {
 				return err
 			}
-			it.ints[i] = v
-			continue
 		}
-		if d, ok := it.r.readCodedFast(&valueTables[0]); ok {
-			it.ints[i] += d
-			continue
-		}
-		d, esc, err := readCoded(&it.r, &valueTables[0])
-		if err != nil {
-			return err
-		}
-		if esc {
-			return fmt.Errorf("escaped histogram field")
-		}
-		it.ints[i] += d
+	} else if err := it.addIntDeltas(); err != nil {
+		return err
 	}
 	return readFloatField(&it.r, &it.floats[0])
+}
+
+// readFloatFields reads the fields of a float histogram, noting whether a
+// count (any field but the sum, field 2) fell.
+func (it *HistogramIterator) readFloatFields() error {
+	f := math.Float64frombits
+	for i := range it.floats {
+		prev := it.floats[i]
+		if err := readFloatField(&it.r, &it.floats[i]); err != nil {
+			return err
+		}
+		if i != 2 && f(it.floats[i]) < f(prev) {
+			it.fell = true
+		}
+	}
+	return nil
 }
 
 // SeekTo implements storage.Iterator.
