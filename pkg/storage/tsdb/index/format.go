@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"errors"
 )
 
@@ -53,61 +52,3 @@ type ChunkMeta struct {
 	MinT, MaxT int64
 	Ref        uint64
 }
-
-// decbuf reads the integers of the format, recording the first error
-// instead of panicking on short input.
-type decbuf struct {
-	b   []byte
-	err error
-}
-
-func (d *decbuf) fail() {
-	if d.err == nil {
-		d.err = ErrCorrupt
-	}
-	d.b = nil
-}
-
-func (d *decbuf) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decbuf) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a count of items each taking at least min bytes, refusing
-// counts the remaining bytes cannot hold (so corrupt input cannot make a
-// reader allocate without bound).
-func (d *decbuf) count(min int) int {
-	n := d.uvarint()
-	if d.err == nil && n > uint64(len(d.b)/max(min, 1)) {
-		d.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (d *decbuf) bytes(n uint64) []byte {
-	if n > uint64(len(d.b)) {
-		d.fail()
-		return nil
-	}
-	v := d.b[:n]
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decbuf) str() []byte { return d.bytes(d.uvarint()) }

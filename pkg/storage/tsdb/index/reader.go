@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/graftlabs/graft/pkg/storage/tsdb/encoding"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/fileutil"
 )
 
@@ -106,9 +107,9 @@ func section(b []byte, off, end uint64) ([]byte, error) {
 }
 
 func (r *BlockReader) readSymbols() error {
-	d := decbuf{b: r.sec[secSymbols]}
-	r.nsymbols = d.count(1)
-	if d.err != nil || len(r.sec[secSymbolTable]) != 4*r.nsymbols {
+	d := encoding.New(r.sec[secSymbols], ErrCorrupt)
+	r.nsymbols = d.Count(1)
+	if d.Err() != nil || len(r.sec[secSymbolTable]) != 4*r.nsymbols {
 		return fmt.Errorf("symbol table does not match %d symbols: %w", r.nsymbols, ErrCorrupt)
 	}
 	return nil
@@ -124,53 +125,53 @@ func (r *BlockReader) symbol(id uint64) ([]byte, error) {
 	if uint64(off) >= uint64(len(syms)) {
 		return nil, fmt.Errorf("symbol %d at offset %d: %w", id, off, ErrCorrupt)
 	}
-	d := decbuf{b: syms[off:]}
-	s := d.str()
-	if d.err != nil {
-		return nil, fmt.Errorf("symbol %d: %w", id, d.err)
+	d := encoding.New(syms[off:], ErrCorrupt)
+	s := d.UvarintBytes()
+	if d.Err() != nil {
+		return nil, fmt.Errorf("symbol %d: %w", id, d.Err())
 	}
 	return s, nil
 }
 
 // Symbols calls f with every symbol, in order.
 func (r *BlockReader) Symbols(f func(string) error) error {
-	d := decbuf{b: r.sec[secSymbols]}
-	n := d.count(1)
+	d := encoding.New(r.sec[secSymbols], ErrCorrupt)
+	n := d.Count(1)
 	for range n {
-		s := d.str()
-		if d.err != nil {
-			return fmt.Errorf("symbols: %w", d.err)
+		s := d.UvarintBytes()
+		if d.Err() != nil {
+			return fmt.Errorf("symbols: %w", d.Err())
 		}
 		if err := f(string(s)); err != nil {
 			return err
 		}
 	}
-	return d.err
+	return d.Err()
 }
 
 func (r *BlockReader) readPostingsTable() error {
-	d := decbuf{b: r.sec[secPostingsTable]}
-	n := d.count(2)
+	d := encoding.New(r.sec[secPostingsTable], ErrCorrupt)
+	n := d.Count(2)
 	prevName := ""
 	for i := range n {
-		name := string(d.str())
-		nv := d.count(2)
-		if d.err != nil {
-			return fmt.Errorf("postings table: %w", d.err)
+		name := string(d.UvarintBytes())
+		nv := d.Count(2)
+		if d.Err() != nil {
+			return fmt.Errorf("postings table: %w", d.Err())
 		}
 		if i > 0 && name <= prevName {
 			return fmt.Errorf("postings table: names out of order: %w", ErrCorrupt)
 		}
 		prevName = name
-		t := &nameTable{n: nv, entries: d.b}
-		start := len(d.b)
+		t := &nameTable{n: nv, entries: d.B}
+		start := len(d.B)
 		var prev []byte
 		for j := range nv {
-			off := start - len(d.b)
-			v := d.str()
-			po := d.uvarint()
-			if d.err != nil {
-				return fmt.Errorf("postings table of %q: %w", name, d.err)
+			off := start - len(d.B)
+			v := d.UvarintBytes()
+			po := d.Uvarint()
+			if d.Err() != nil {
+				return fmt.Errorf("postings table of %q: %w", name, d.Err())
 			}
 			if j > 0 && string(v) <= string(prev) {
 				return fmt.Errorf("postings table of %q: values out of order: %w", name, ErrCorrupt)
@@ -183,12 +184,12 @@ func (r *BlockReader) readPostingsTable() error {
 				t.samples = append(t.samples, valueSample{value: string(v), off: off})
 			}
 		}
-		t.entries = t.entries[:start-len(d.b)]
+		t.entries = t.entries[:start-len(d.B)]
 		r.names = append(r.names, name)
 		r.byName[name] = t
 	}
-	if d.err != nil {
-		return fmt.Errorf("postings table: %w", d.err)
+	if d.Err() != nil {
+		return fmt.Errorf("postings table: %w", d.Err())
 	}
 	return nil
 }
@@ -209,12 +210,12 @@ func (r *BlockReader) LabelValues(name string) ([]string, error) {
 		return nil, nil
 	}
 	out := make([]string, 0, t.n)
-	d := decbuf{b: t.entries}
+	d := encoding.New(t.entries, ErrCorrupt)
 	for range t.n {
-		out = append(out, string(d.str()))
-		d.uvarint()
+		out = append(out, string(d.UvarintBytes()))
+		d.Uvarint()
 	}
-	return out, d.err
+	return out, d.Err()
 }
 
 // postingsOffset finds the postings of name=value; ok is false if absent.
@@ -223,15 +224,15 @@ func (t *nameTable) postingsOffset(value string) (uint64, bool, error) {
 	if i < 0 {
 		return 0, false, nil
 	}
-	d := decbuf{b: t.entries[t.samples[i].off:]}
+	d := encoding.New(t.entries[t.samples[i].off:], ErrCorrupt)
 	for range sampleEvery {
-		if len(d.b) == 0 {
+		if len(d.B) == 0 {
 			break
 		}
-		v := d.str()
-		off := d.uvarint()
-		if d.err != nil {
-			return 0, false, d.err
+		v := d.UvarintBytes()
+		off := d.Uvarint()
+		if d.Err() != nil {
+			return 0, false, d.Err()
 		}
 		switch c := strings.Compare(yoloString(v), value); {
 		case c == 0:
@@ -268,12 +269,12 @@ func (r *BlockReader) Postings(name string, values ...string) ([]uint64, error) 
 }
 
 func (r *BlockReader) decodePostings(off uint64) ([]uint64, error) {
-	d := decbuf{b: r.sec[secPostings][off:]}
-	n := d.count(1)
+	d := encoding.New(r.sec[secPostings][off:], ErrCorrupt)
+	n := d.Count(1)
 	out := make([]uint64, 0, n)
 	var id uint64
 	for i := range n {
-		x := d.uvarint()
+		x := d.Uvarint()
 		if x >= uint64(r.nseries) {
 			return nil, fmt.Errorf("posting delta %d of %d series: %w", x, r.nseries, ErrCorrupt)
 		}
@@ -286,7 +287,7 @@ func (r *BlockReader) decodePostings(off uint64) ([]uint64, error) {
 		}
 		out = append(out, id)
 	}
-	return out, d.err
+	return out, d.Err()
 }
 
 // AllPostings implements Reader.
@@ -308,13 +309,16 @@ func (r *BlockReader) Series(id uint64, sb *labels.ScratchBuilder, chks []ChunkM
 	if off >= uint64(len(r.sec[secSeries])) {
 		return labels.EmptyLabels(), chks, fmt.Errorf("series %d at offset %d: %w", id, off, ErrCorrupt)
 	}
-	d := decbuf{b: r.sec[secSeries][off:]}
-	d = decbuf{b: d.str(), err: d.err}
+	outer := encoding.New(r.sec[secSeries][off:], ErrCorrupt)
+	d := encoding.New(outer.UvarintBytes(), ErrCorrupt)
+	if err := outer.Err(); err != nil {
+		d.Fail(err)
+	}
 	sb.Reset()
-	nl := d.count(2)
+	nl := d.Count(2)
 	for range nl {
-		n, v := d.uvarint(), d.uvarint()
-		if d.err != nil {
+		n, v := d.Uvarint(), d.Uvarint()
+		if d.Err() != nil {
 			break
 		}
 		name, err := r.symbol(n)
@@ -327,30 +331,30 @@ func (r *BlockReader) Series(id uint64, sb *labels.ScratchBuilder, chks []ChunkM
 		}
 		sb.Add(yoloString(name), yoloString(value))
 	}
-	nc := d.count(3)
+	nc := d.Count(3)
 	var prev ChunkMeta
 	for i := range nc {
 		var c ChunkMeta
 		if i == 0 {
-			c.MinT = d.varint()
-			c.MaxT = c.MinT + int64(d.uvarint())
-			c.Ref = d.uvarint()
+			c.MinT = d.Varint()
+			c.MaxT = c.MinT + int64(d.Uvarint())
+			c.Ref = d.Uvarint()
 		} else {
-			c.MinT = prev.MaxT + d.varint()
-			c.MaxT = c.MinT + int64(d.uvarint())
-			c.Ref = prev.Ref + uint64(d.varint())
+			c.MinT = prev.MaxT + d.Varint()
+			c.MaxT = c.MinT + int64(d.Uvarint())
+			c.Ref = prev.Ref + uint64(d.Varint())
 		}
 		if c.MaxT < c.MinT {
-			d.fail()
+			d.Fail(ErrCorrupt)
 		}
-		if d.err != nil {
+		if d.Err() != nil {
 			break
 		}
 		chks = append(chks, c)
 		prev = c
 	}
-	if d.err != nil {
-		return labels.EmptyLabels(), chks, fmt.Errorf("series %d: %w", id, d.err)
+	if d.Err() != nil {
+		return labels.EmptyLabels(), chks, fmt.Errorf("series %d: %w", id, d.Err())
 	}
 	return sb.Labels(), chks, nil
 }
