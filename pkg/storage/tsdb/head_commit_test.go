@@ -39,14 +39,7 @@ func TestConcurrentCommitsReplayExactly(t *testing.T) {
 			if len(live) == 0 {
 				t.Fatal("nothing committed")
 			}
-			if err := db.CloseWithoutCheckpoint(); err != nil {
-				t.Fatal(err)
-			}
-			db = openBlocksTest(t, dir, opts)
-			defer db.Close()
-			if err := equalDumps(live, dump(t, db)); err != nil {
-				t.Fatalf("replay differs from what the commits built: %v", err)
-			}
+			replayRebuilds(t, db, dir, opts, live)
 		})
 	}
 }
@@ -83,7 +76,7 @@ func commitRandomBatches(t *testing.T, db *DB, r *rand.Rand, checkpoint bool) {
 // would be dropped live yet kept by a replay.
 func TestCommitSharingASeriesWaitsForTheEarlierOne(t *testing.T) {
 	dir := t.TempDir()
-	db := openTest(t, dir)
+	db := openBlocksTest(t, dir, nil)
 	ctx := context.Background()
 	s := testSeries(1)
 	first, second := db.Appender(ctx), db.Appender(ctx)
@@ -120,13 +113,20 @@ func TestCommitSharingASeriesWaitsForTheEarlierOne(t *testing.T) {
 	if got := live[s.String()]; len(got) != 2 {
 		t.Fatalf("live samples %v, want both", got)
 	}
+	replayRebuilds(t, db, dir, nil, live)
+}
+
+// replayRebuilds closes db as a crash would (no checkpoint), reopens dir
+// with opts and checks that the WAL replay rebuilt live.
+func replayRebuilds(t *testing.T, db *DB, dir string, opts func(*Options), live map[string][]sample) {
+	t.Helper()
 	if err := db.CloseWithoutCheckpoint(); err != nil {
 		t.Fatal(err)
 	}
-	db = openTest(t, dir)
+	db = openBlocksTest(t, dir, opts)
 	defer db.Close()
 	if err := equalDumps(live, dump(t, db)); err != nil {
-		t.Fatalf("replay differs: %v", err)
+		t.Fatalf("replay differs from what the commits built: %v", err)
 	}
 }
 

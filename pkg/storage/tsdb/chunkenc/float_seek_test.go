@@ -3,7 +3,6 @@ package chunkenc
 import (
 	"math"
 	"sort"
-	"sync"
 	"testing"
 
 	"github.com/graftlabs/graft/pkg/storage"
@@ -20,30 +19,15 @@ func TestFloatViewSeekMatchesDecoding(t *testing.T) {
 	}
 	for name, samples := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := NewFloatChunk()
-			views := make(chan RawChunk, len(samples))
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var it storage.Iterator
-				for v := range views {
-					have := samples[:v.NumSamples()]
-					for _, target := range seekTargets(have) {
-						it = v.Iterator(it)
-						checkSeek(t, it, target, have)
-					}
+			var it storage.Iterator
+			readViewsWhileAppending(samples, func(v RawChunk) bool {
+				have := samples[:v.NumSamples()]
+				for _, target := range seekTargets(have) {
+					it = v.Iterator(it)
+					checkSeek(t, it, target, have)
 				}
-			}()
-			var mtx sync.Mutex // the head's series lock
-			for _, s := range samples {
-				mtx.Lock()
-				c.Append(s.t, s.v)
-				views <- c.View()
-				mtx.Unlock()
-			}
-			close(views)
-			wg.Wait()
+				return true
+			})
 		})
 	}
 }

@@ -9,6 +9,33 @@ import (
 	"github.com/graftlabs/graft/pkg/storage"
 )
 
+// readViewsWhileAppending appends samples to a float chunk, taking a view
+// after each append under a lock as the head does, while another goroutine
+// reads each view with read (until read says stop).
+func readViewsWhileAppending(samples []pair, read func(RawChunk) bool) {
+	c := NewFloatChunk()
+	views := make(chan RawChunk, len(samples))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for v := range views {
+			if !read(v) {
+				return
+			}
+		}
+	}()
+	var mtx sync.Mutex // the head's series lock
+	for _, s := range samples {
+		mtx.Lock()
+		c.Append(s.t, s.v)
+		views <- c.View()
+		mtx.Unlock()
+	}
+	close(views)
+	wg.Wait()
+}
+
 // A view taken after each append reads exactly the samples appended so
 // far, while appends go on in another goroutine (run with -race: appends
 // write the header and the last byte, which views must not read).
@@ -16,36 +43,21 @@ func TestFloatChunkViews(t *testing.T) {
 	for shape := range shapes {
 		t.Run(shape, func(t *testing.T) {
 			samples := genSamples(7, shape, 300)
-			c := NewFloatChunk()
-			views := make(chan RawChunk, len(samples))
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var it storage.Iterator
-				for v := range views {
-					it = v.Iterator(it)
-					got := readAll(t, it)
-					checkSame(t, samples[:v.NumSamples()], got)
-					checkSame(t, got, readAll(t, NewFloatIterator(v.Bytes(), nil)))
-					last := samples[v.NumSamples()-1]
-					at, ok := v.IteratorAtLast(last.t, nil)
-					if !ok {
-						t.Error("a float view does not know its last sample")
-						return
-					}
-					checkAtLast(t, at, last)
+			var it storage.Iterator
+			readViewsWhileAppending(samples, func(v RawChunk) bool {
+				it = v.Iterator(it)
+				got := readAll(t, it)
+				checkSame(t, samples[:v.NumSamples()], got)
+				checkSame(t, got, readAll(t, NewFloatIterator(v.Bytes(), nil)))
+				last := samples[v.NumSamples()-1]
+				at, ok := v.IteratorAtLast(last.t, nil)
+				if !ok {
+					t.Error("a float view does not know its last sample")
+					return false
 				}
-			}()
-			var mtx sync.Mutex // the head's series lock
-			for _, s := range samples {
-				mtx.Lock()
-				c.Append(s.t, s.v)
-				views <- c.View()
-				mtx.Unlock()
-			}
-			close(views)
-			wg.Wait()
+				checkAtLast(t, at, last)
+				return true
+			})
 		})
 	}
 }
