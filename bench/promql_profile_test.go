@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -13,7 +14,9 @@ import (
 //
 //	GRAFT_Q='rate(a_hundred[1m])' GRAFT_STEPS=1000 go test ./bench -run - -bench PromQLQuery -cpuprofile cpu.out
 //
-// GRAFT_DATA=native runs it over the native histograms of the suite (two
+// GRAFT_COLD=1 runs two garbage collections (outside the timer) before each
+// query, emptying both engines' pools, to measure what a query allocates
+// from cold. GRAFT_DATA=native runs it over the native histograms of the suite (two
 // hours at a 30s step; GRAFT_STEPS does not apply). GRAFT_FULL=1 loads the
 // full suite's data instead of the quick one's. It skips without GRAFT_Q.
 func BenchmarkPromQLQuery(b *testing.B) {
@@ -62,7 +65,14 @@ func BenchmarkPromQLQuery(b *testing.B) {
 	} {
 		b.Run(r.name, func(b *testing.B) {
 			b.ReportAllocs()
+			cold := os.Getenv("GRAFT_COLD") != ""
 			for b.Loop() {
+				if cold {
+					b.StopTimer()
+					runtime.GC()
+					runtime.GC()
+					b.StartTimer()
+				}
 				if err := r.run(); err != nil {
 					b.Fatal(err)
 				}

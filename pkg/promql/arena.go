@@ -38,7 +38,30 @@ func slabClass(held, n, div int) int {
 	for c < len(slabClasses)-1 && slabClasses[c]/div < n {
 		c++
 	}
+	if held >= 2 && 2*n > slabClasses[c]/div {
+		c = leastWaste(c, n, div)
+	}
 	return c
+}
+
+// leastWaste picks, from class c up, the class whose slabs leave the
+// smallest share unused when filled with requests of n points. A request
+// taking more than half of its slab wastes the rest (the next one does not
+// fit): a 10,000-point series alone in a 16,384-point slab leaves 39%,
+// six in a 65,536-point one 8%. Only arenas already holding slabs (big
+// queries) choose this way, so that small queries keep small slabs.
+func leastWaste(c, n, div int) int {
+	best, bestWaste := c, 1.0
+	for k := c; k < len(slabClasses); k++ {
+		size := slabClasses[k] / div
+		if size < n {
+			continue
+		}
+		if w := float64(size%n) / float64(size); w < bestWaste {
+			best, bestWaste = k, w
+		}
+	}
+	return best
 }
 
 // pointArena is a bump allocator of point slices over pooled slabs. One
