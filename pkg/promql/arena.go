@@ -1,11 +1,10 @@
 package promql
 
-import "sync"
-
 // Point slices are the bulk of what a query allocates. They come from
 // slabs that the query keeps until its result is closed and that then go
-// back to a pool for the next query, so that steady query load allocates
-// little (Prometheus pools its point slices for the same reason).
+// back to the engine's slabPool for the next query, so that steady query
+// load allocates little (Prometheus pools its point slices for the same
+// reason).
 
 // Slabs come in three sizes, in points: an arena takes a small one first
 // and middle ones as it fills, so that a small query holds (and, when the
@@ -20,15 +19,6 @@ const growClass = 1
 
 // slabPoints is the biggest slab; bigger requests are allocated apart.
 const slabPoints = 1 << 16
-
-var floatSlabs, histSlabs [len(slabClasses)]sync.Pool
-
-func init() {
-	for c, n := range slabClasses {
-		floatSlabs[c].New = func() any { s := make([]FPoint, n); return &s }
-		histSlabs[c].New = func() any { s := make([]HPoint, n/2); return &s }
-	}
-}
 
 // slabClass picks the size class of the next slab of an arena that holds
 // held slabs already and needs room for n points; histogram slabs hold
@@ -67,6 +57,8 @@ func leastWaste(c, n, div int) int {
 // pointArena is a bump allocator of point slices over pooled slabs. One
 // arena is used by one goroutine at a time.
 type pointArena struct {
+	pool *slabPool // nil: slabs are left to the garbage collector
+
 	fslabs []pooledFloats
 	// fslabs0 backs fslabs while the arena holds one slab (short queries
 	// need no more): one allocation less per query.
@@ -91,7 +83,9 @@ type pooledHists struct {
 	class int
 }
 
-func newArena() *pointArena { return &pointArena{flast: -1, hlast: -1} }
+func newArena(pool *slabPool) *pointArena {
+	return &pointArena{pool: pool, flast: -1, hlast: -1}
+}
 
 // floats returns an empty slice with room for n points.
 func (a *pointArena) floats(n int) []FPoint {
@@ -100,7 +94,7 @@ func (a *pointArena) floats(n int) []FPoint {
 	}
 	if a.foff+n > len(a.fslab) {
 		c := slabClass(len(a.fslabs), n, 1)
-		s := floatSlabs[c].Get().(*[]FPoint)
+		s := a.pool.getFloats(c)
 		if a.fslabs == nil {
 			a.fslabs = a.fslabs0[:0]
 		}
@@ -142,7 +136,7 @@ func (a *pointArena) hists(n int) []HPoint {
 	}
 	if a.hoff+n > len(a.hslab) {
 		c := slabClass(len(a.hslabs), n, 2)
-		s := histSlabs[c].Get().(*[]HPoint)
+		s := a.pool.getHists(c)
 		a.hslabs = append(a.hslabs, pooledHists{s, c})
 		a.hslab, a.hoff = *s, 0
 	}
@@ -178,15 +172,14 @@ func (a *pointArena) adopt(o *pointArena) {
 	o.fslab, o.hslab = nil, nil
 }
 
-// release returns every slab to the pools. Nothing allocated from the
+// release returns every slab to the pool. Nothing allocated from the
 // arena may be used afterwards.
 func (a *pointArena) release() {
 	for _, p := range a.fslabs {
-		floatSlabs[p.class].Put(p.s) // FPoints hold no pointers: no need to clear
+		a.pool.putFloats(p.class, p.s)
 	}
 	for _, p := range a.hslabs {
-		clear(*p.s) // histograms must not stay reachable from the pool
-		histSlabs[p.class].Put(p.s)
+		a.pool.putHists(p.class, p.s)
 	}
-	*a = pointArena{flast: -1, hlast: -1}
+	*a = pointArena{pool: a.pool, flast: -1, hlast: -1}
 }

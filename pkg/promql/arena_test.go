@@ -1,6 +1,12 @@
 package promql
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/histogram"
+)
 
 // Big queries take the slab size that leaves least unused; small ones keep
 // the small classes.
@@ -21,4 +27,71 @@ func TestSlabClassWastesLittle(t *testing.T) {
 			t.Errorf("slabClass(held %d, n %d) = %d, want %d", c.held, c.n, got, c.want)
 		}
 	}
+}
+
+// The pool keeps slabs across garbage collections, up to its bound, and
+// lets go of those no query needed for a whole trim interval.
+func TestSlabPoolKeepsBoundedAndTrimsUnused(t *testing.T) {
+	big := floatSlabBytes(2)
+	p := newSlabPool(3*big, time.Hour) // trims are called by hand
+	a := newArena(p)
+	for range 4 {
+		a.floats(1 << 16)
+	}
+	a.release()
+	if got := p.heldBytes(); got != 3*big {
+		t.Fatalf("held %d bytes after releasing four big slabs, want the bound %d", got, 3*big)
+	}
+	runtime.GC()
+	runtime.GC()
+	first := p.getFloats(2)
+	if got := p.heldBytes(); got != 2*big {
+		t.Fatalf("held %d bytes after two collections and one get, want %d", got, 2*big)
+	}
+	p.putFloats(2, first)
+
+	p.trim() // the pool was empty when the interval began: nothing to drop
+	if got := p.heldBytes(); got != 3*big {
+		t.Fatalf("held %d bytes after the first trim, want %d", got, 3*big)
+	}
+	p.putFloats(2, p.getFloats(2))
+	p.trim() // one slab was taken in this interval: two were never needed
+	if got := p.heldBytes(); got != big {
+		t.Fatalf("held %d bytes after the second trim, want %d", got, big)
+	}
+	p.trim() // nothing taken since
+	if got := p.heldBytes(); got != 0 {
+		t.Fatalf("held %d bytes after an idle interval, want 0", got)
+	}
+	p.mu.Lock()
+	armed := p.timer != nil
+	p.mu.Unlock()
+	if armed {
+		t.Fatal("an empty pool keeps its trim timer armed")
+	}
+}
+
+// Released histogram slabs hold no histograms alive.
+func TestSlabPoolClearsHistograms(t *testing.T) {
+	p := newSlabPool(0, time.Hour)
+	a := newArena(p)
+	s := a.hists(10)[:1]
+	s[0] = HPoint{T: 1, H: &histogram.FloatHistogram{Count: 1}}
+	a.release()
+	got := p.getHists(0)
+	if (*got)[0].H != nil {
+		t.Fatal("a pooled histogram slab still points at a histogram")
+	}
+}
+
+// An engine built to keep nothing allocates every slab and keeps none.
+func TestSlabPoolDisabled(t *testing.T) {
+	if p := newSlabPool(-1, time.Hour); p != nil {
+		t.Fatal("a negative bound made a pool")
+	}
+	a := newArena(nil)
+	if s := a.floats(10); cap(s) != 10 {
+		t.Fatalf("cap %d, want 10", cap(s))
+	}
+	a.release()
 }

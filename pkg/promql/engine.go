@@ -67,6 +67,10 @@ type EngineOpts struct {
 	// ParserOptions, when set, replaces the default parser options (every
 	// experimental language feature enabled).
 	ParserOptions *parser.Options
+	// PointPoolBytes bounds the memory kept between queries for the points
+	// of later ones (let go after a minute or two unused); 0 means 64 MiB,
+	// negative keeps none.
+	PointPoolBytes int64
 	// Registerer receives the engine's metrics; nil registers none.
 	Registerer prometheus.Registerer
 }
@@ -83,6 +87,7 @@ type Engine struct {
 	noStepSubq  func(int64) int64
 	parser      parser.Parser
 	slots       chan struct{} // one token per running query
+	slabs       *slabPool     // point memory kept between queries
 	metrics     *metrics
 	regexes     regexCache // label_replace's compiled expressions
 }
@@ -131,6 +136,7 @@ func NewEngine(opts EngineOpts) *Engine {
 		noStepSubq:  opts.NoStepSubqueryInterval,
 		parser:      parser.NewParser(popts),
 		slots:       make(chan struct{}, opts.MaxConcurrent),
+		slabs:       newSlabPool(opts.PointPoolBytes, slabTrimInterval),
 		metrics:     newMetrics(opts.Registerer, opts.MaxConcurrent),
 	}
 }
@@ -416,7 +422,7 @@ func (q *Query) run(ctx context.Context, st *queryState) (*Result, error) {
 	p := &q.plan
 	// The result is allocated up front: it holds the arena the evaluation
 	// allocates points from.
-	res := &Result{space: pointArena{flast: -1, hlast: -1}}
+	res := &Result{space: pointArena{pool: e.slabs, flast: -1, hlast: -1}}
 	ev := st.newEvaluator(ctx, p, evalOptions{
 		maxSamples:  e.maxSamples,
 		parallelism: e.parallelism,

@@ -33,7 +33,7 @@ func (ev *evaluator) parallel(n int, newWorker func(a *pointArena) seriesWorker)
 	)
 	arenas := make([]*pointArena, workers)
 	for w := range workers {
-		arenas[w] = newArena()
+		arenas[w] = newArena(ev.arena.pool)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
