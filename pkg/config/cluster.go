@@ -152,7 +152,8 @@ func checkHostPort(addr string) error {
 
 // CheckReloadable refuses a reload from running to next when it changes
 // what only a restart can apply: the cluster section (this instance's
-// identity and its memberlist listener).
+// identity and its memberlist listener) and start_timestamps (the engine's
+// and the scrape loops' setting).
 func CheckReloadable(running, next *Config) error {
 	a, b := running.Graft.Cluster, next.Graft.Cluster
 	// `join: []` and no join at all are the same setting.
@@ -161,6 +162,9 @@ func CheckReloadable(running, next *Config) error {
 	}
 	if !reflect.DeepEqual(a, b) {
 		return errors.New("graft.cluster changed: cluster settings apply only at start; restart Graft to change them (the running configuration stays)")
+	}
+	if running.Graft.StartTimestamps != next.Graft.StartTimestamps {
+		return errors.New("graft.start_timestamps changed: it applies only at start; restart Graft to change it (the running configuration stays)")
 	}
 	return nil
 }

@@ -105,6 +105,7 @@ func TestCheckReloadable(t *testing.T) {
 		"disabled":           "graft:\n  cluster:\n    enabled: false\n    instance_id: a\n",
 		"replication factor": base + "    replication_factor: 2\n",
 		"join":               base + "    join: [127.0.0.1:1]\n",
+		"start timestamps":   base + "  start_timestamps: true\n",
 	} {
 		err := config.CheckReloadable(running, load(t, next))
 		if err == nil || !strings.Contains(err.Error(), "restart") {

@@ -30,6 +30,12 @@ type GraftSection struct {
 	// RemoteWrite bounds the queues of the remote_write endpoints.
 	RemoteWrite RemoteWriteConfig `yaml:"remote_write"`
 	QueryCache  QueryCacheConfig  `yaml:"query_cache"`
+	// StartTimestamps stores the start timestamps targets expose for their
+	// counters, histograms and summaries (OpenMetrics _created lines) and
+	// lets rate, increase, irate and resets use them, as Prometheus's
+	// start-timestamp ingestion and use-start-timestamps features. Read at
+	// start only.
+	StartTimestamps bool `yaml:"start_timestamps"`
 }
 
 // WebConfig configures the HTTP listener of the core (Prometheus API,

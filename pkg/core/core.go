@@ -107,10 +107,12 @@ func New(opts Options) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{
-		opts:    opts,
-		logger:  opts.Logger,
-		store:   store,
-		engine:  promql.NewEngine(promql.EngineOpts{Registerer: opts.Registerer}),
+		opts:   opts,
+		logger: opts.Logger,
+		store:  store,
+		engine: promql.NewEngine(promql.EngineOpts{
+			Registerer: opts.Registerer, EnableStartTimestamps: cfg.Graft.StartTimestamps,
+		}),
 		demo:    demo.New(uint64(time.Now().UnixNano()), nil),
 		cfg:     cfg,
 		metrics: newCoreMetrics(opts.Registerer),
@@ -127,7 +129,7 @@ func New(opts Options) (*Core, error) {
 	appendable := remote.NewTee(c.store, c.remote)
 	c.scraper = scrape.NewManager(appendable, scrape.Options{
 		Logger: opts.Logger.With("component", "scrape"), Registerer: opts.Registerer, UserAgent: version.UserAgent(),
-		Owns: c.scrapeOwns(),
+		Owns: c.scrapeOwns(), StartTimestamps: cfg.Graft.StartTimestamps,
 	})
 	c.receiver = remote.NewReceiver(appendable, opts.Logger.With("component", "remote-write"), opts.Registerer)
 	c.notifier = rules.NewNotifier(opts.Logger.With("component", "notifier"), opts.Registerer)

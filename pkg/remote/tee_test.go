@@ -171,3 +171,66 @@ func TestTeeAppenderReusedAfterCommit(t *testing.T) {
 		}
 	}
 }
+
+// Start timestamps reach a storage that keeps them; the forwarded sample is
+// the one stored. Over a storage without them the sample is kept without.
+func TestTeePassesStartTimestamps(t *testing.T) {
+	db := openTSDB(t)
+	rec := &recorder{enabled: true}
+	ls := labels.FromStrings("__name__", "c_total")
+	for i, c := range []struct {
+		name  string
+		inner storage.Appendable
+		want  int64 // start timestamp read back
+	}{
+		{"keeps them", db, 1500},
+		{"keeps none", withoutST{db}, 0},
+	} {
+		app := NewTee(c.inner, rec).Appender(context.Background())
+		st, ok := app.(storage.StartTimestampAppender)
+		if !ok {
+			t.Fatalf("%s: the tee's appender takes no start timestamps", c.name)
+		}
+		ts := int64(i+2) * 1000
+		if _, err := st.AppendWithStartTimestamp(0, ls, 1500, ts, 7, nil, nil); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if err := app.Commit(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(rec.batches) != i+1 || rec.batches[i].Samples[0].V != 7 || rec.batches[i].Samples[0].T != ts {
+			t.Fatalf("%s: forwarded %+v", c.name, rec.batches)
+		}
+		if got := readST(t, db, ts); got != c.want {
+			t.Fatalf("%s: start timestamp %d stored, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// withoutST is a storage whose appenders take no start timestamps.
+type withoutST struct{ storage.Appendable }
+
+func (w withoutST) Appender(ctx context.Context) storage.Appender {
+	return struct{ storage.Appender }{w.Appendable.Appender(ctx)}
+}
+
+// readST is the start timestamp stored with the sample at ts, -1 if there
+// is none at ts.
+func readST(t *testing.T, db *tsdb.DB, ts int64) int64 {
+	t.Helper()
+	q, err := db.Querier(ts, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	ss := q.Select(context.Background(), nil, labels.MustNewMatcher(labels.MatchEqual, "__name__", "c_total"))
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		for it.Next() != storage.ValNone {
+			if at, _ := it.At(); at == ts {
+				return it.(storage.StartTimestampIterator).AtST()
+			}
+		}
+	}
+	return -1
+}

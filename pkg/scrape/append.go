@@ -68,8 +68,10 @@ type sampleSink struct {
 	target labels.Labels
 	cache  *seriesCache
 	app    storage.Appender
-	ts     int64
-	stats  appendStats
+	// stApp is app when start timestamps are to be stored, else nil.
+	stApp storage.StartTimestampAppender
+	ts    int64
+	stats appendStats
 	// metadata collects the # TYPE, # HELP and # UNIT lines of the body.
 	metadata map[string]Metadata
 }
@@ -112,11 +114,17 @@ func (s *sampleSink) appendBody(b []byte, contentType string) error {
 		case textparse.EntrySeries:
 			raw, explicitTS, v := p.Series()
 			err2 = s.appendSample(p, raw, explicitTS, &lset, func(ref storage.SeriesRef, l labels.Labels, t int64) (storage.SeriesRef, error) {
+				if st := s.startTimestamp(p); st != 0 {
+					return s.stApp.AppendWithStartTimestamp(ref, l, st, t, v, nil, nil)
+				}
 				return s.app.Append(ref, l, t, v)
 			})
 		case textparse.EntryHistogram:
 			raw, explicitTS, h, fh := p.Histogram()
 			err2 = s.appendSample(p, raw, explicitTS, &lset, func(ref storage.SeriesRef, l labels.Labels, t int64) (storage.SeriesRef, error) {
+				if st := s.startTimestamp(p); st != 0 {
+					return s.stApp.AppendWithStartTimestamp(ref, l, st, t, 0, h, fh)
+				}
 				return s.app.AppendHistogram(ref, l, t, h, fh)
 			})
 		case textparse.EntryType, textparse.EntryHelp, textparse.EntryUnit:
@@ -135,6 +143,16 @@ func (s *sampleSink) appendBody(b []byte, contentType string) error {
 		return fmt.Errorf("%w: %d samples, limit %d", errSampleLimit, s.stats.postRelabel, limit)
 	}
 	return nil
+}
+
+// startTimestamp is the start timestamp of the current entry when they
+// are stored, else 0. Asked only then: finding an OpenMetrics _created
+// line means reading ahead in the body.
+func (s *sampleSink) startTimestamp(p textparse.Parser) int64 {
+	if s.stApp == nil {
+		return 0
+	}
+	return p.StartTimestamp()
 }
 
 // appendFunc appends the current entry's value to series ref/lset at t.

@@ -26,6 +26,8 @@ type loop struct {
 	store   storage.Appendable
 	metrics *metrics
 	logger  *slog.Logger
+	// startTimestamps stores the start timestamps the targets expose.
+	startTimestamps bool
 
 	// refused, when set, fails every scrape without fetching (target_limit).
 	refused atomic.Pointer[error]
@@ -44,16 +46,17 @@ type loop struct {
 	markStaleOnStop bool
 }
 
-func newLoop(t *Target, cfg *promconfig.ScrapeConfig, f *fetcher, store storage.Appendable, m *metrics, logger *slog.Logger, cache *seriesCache) *loop {
+func newLoop(t *Target, cfg *promconfig.ScrapeConfig, f *fetcher, store storage.Appendable, m *metrics, opts Options, cache *seriesCache) *loop {
 	if cache == nil {
 		cache = newSeriesCache()
 	}
 	return &loop{
 		target: t, cfg: cfg, fetcher: f, store: store, metrics: m, cache: cache,
-		logger:     logger.With("job", cfg.JobName, "target", t.url.String()),
-		reportRefs: make([]storage.SeriesRef, len(reportSeries)),
-		reportLset: reportLabelSets(t.labels),
-		done:       make(chan struct{}),
+		startTimestamps: opts.StartTimestamps,
+		logger:          opts.Logger.With("job", cfg.JobName, "target", t.url.String()),
+		reportRefs:      make([]storage.SeriesRef, len(reportSeries)),
+		reportLset:      reportLabelSets(t.labels),
+		done:            make(chan struct{}),
 	}
 }
 
@@ -147,6 +150,9 @@ func (l *loop) scrapeOnce(ctx context.Context, start time.Time) {
 
 	app := l.store.Appender(ctx)
 	sink := &sampleSink{cfg: l.cfg, target: l.target.labels, cache: l.cache, app: app, ts: timestamp(start), metadata: map[string]Metadata{}}
+	if st, ok := app.(storage.StartTimestampAppender); ok && l.startTimestamps {
+		sink.stApp = st
+	}
 	if err == nil {
 		err = sink.appendBody(body, contentType)
 	} else {

@@ -33,6 +33,11 @@ type Options struct {
 	// target is scraped anyway, so that an unsure ring never leaves a target
 	// unmonitored. Call Resync when its answers may have changed.
 	Owns func(targetKey string) (bool, error)
+	// StartTimestamps reads the start timestamps targets expose for their
+	// counters, histograms and summaries (OpenMetrics _created lines,
+	// created timestamps of the protobuf format) and stores them with the
+	// samples, where the storage keeps them (storage.StartTimestampAppender).
+	StartTimestamps bool
 }
 
 // Manager runs one pool of scrape loops per job and applies new

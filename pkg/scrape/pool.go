@@ -55,7 +55,7 @@ func (p *pool) desired(m *Manager) (map[string]*loop, []DroppedTarget, ownership
 					loops[t.key()] = l
 					continue
 				}
-				loops[t.key()] = newLoop(t, p.cfg, p.fetcher, m.store, m.metrics, m.opts.Logger, nil)
+				loops[t.key()] = newLoop(t, p.cfg, p.fetcher, m.store, m.metrics, m.opts, nil)
 			}
 		}
 	}
