@@ -1,5 +1,6 @@
 // Package remote speaks Prometheus's remote-write protocol: a receiver that
-// takes writes from other Prometheus-compatible senders into Graft's storage.
+// takes writes (1.0 and 2.0) from other Prometheus-compatible senders into
+// Graft's storage, and a sender of everything committed.
 package remote
 
 import (
@@ -25,8 +26,12 @@ import (
 // memory exhaustion by one sender.
 const maxRequestBytes = 64 << 20
 
-// The message type of remote write 1.0, the only one accepted so far.
-const protoV1 = "prometheus.WriteRequest"
+// The message types of remote write 1.0 and 2.0 (the proto parameter of
+// the Content-Type).
+const (
+	protoV1 = "prometheus.WriteRequest"
+	protoV2 = "io.prometheus.write.v2.Request"
+)
 
 // Receiver is the HTTP handler of POST /api/v1/write.
 type Receiver struct {
@@ -56,21 +61,31 @@ func NewReceiver(store storage.Appendable, logger *slog.Logger, reg prometheus.R
 	return r
 }
 
-// ServeHTTP decodes a snappy-compressed protobuf WriteRequest and appends it.
-// Samples storage refuses (out of order, invalid labels) are counted and the
-// rest is committed; the sender then gets 400 naming what was refused, so it
-// does not retry a batch that cannot succeed.
+// ServeHTTP decodes a snappy-compressed protobuf request (remote write 1.0
+// or 2.0, by its Content-Type) and appends it. Samples storage refuses (out
+// of order, invalid labels) are counted and the rest is committed; the
+// sender then gets 400 naming what was refused, so it does not retry a
+// batch that cannot succeed. A 2.0 sender is told what was written in the
+// X-Prometheus-Remote-Write-*-Written headers.
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	msg, err := messageType(r.Header.Get("Content-Type"))
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusUnsupportedMediaType)
 		return
 	}
-	req, err := decode(r.Body)
+	raw, err := decompress(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	res, err := rc.write(r.Context(), req)
+	res, err := rc.writeMessage(r.Context(), msg, raw)
+	if msg == protoV2 {
+		res.setHeaders(w.Header())
+	}
+	if errors.Is(err, errBadRequest) {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		rc.logger.Error("Remote write failed", "err", err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -83,21 +98,47 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func checkContentType(ct string) error {
+// writeMessage decodes raw as a message of type msg and appends it. The
+// result is never nil.
+func (rc *Receiver) writeMessage(ctx context.Context, msg string, raw []byte) (*writeResult, error) {
+	if msg == protoV2 {
+		req, err := decodeV2(raw)
+		if err != nil {
+			return &writeResult{}, fmt.Errorf("%w: %v", errBadRequest, err)
+		}
+		return rc.writeV2(ctx, req)
+	}
+	req, err := decodeV1(raw)
+	if err != nil {
+		return &writeResult{}, fmt.Errorf("%w: %v", errBadRequest, err)
+	}
+	return rc.write(ctx, req)
+}
+
+// messageType is the message a request's Content-Type announces: 1.0's
+// when it names none (1.0 senders may omit the header).
+func messageType(ct string) (string, error) {
 	if ct == "" {
-		return nil // remote write 1.0 senders may omit it
+		return protoV1, nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/x-protobuf" {
-		return fmt.Errorf("unsupported Content-Type %q, want application/x-protobuf", ct)
+		return "", fmt.Errorf("unsupported Content-Type %q, want application/x-protobuf", ct)
 	}
-	if p := params["proto"]; p != "" && p != protoV1 {
-		return fmt.Errorf("unsupported remote write message %q, only %s (remote write 1.0)", p, protoV1)
+	switch p := params["proto"]; p {
+	case "", protoV1:
+		return protoV1, nil
+	case protoV2:
+		return protoV2, nil
+	default:
+		return "", fmt.Errorf("unsupported remote write message %q, want %s (remote write 1.0) or %s (2.0)", p, protoV1, protoV2)
 	}
-	return nil
 }
 
-func decode(body io.Reader) (*prompb.WriteRequest, error) {
+// errBadRequest marks a request that cannot be stored as sent.
+var errBadRequest = errors.New("bad request")
+
+func decompress(body io.Reader) ([]byte, error) {
 	compressed, err := io.ReadAll(io.LimitReader(body, maxRequestBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read request: %w", err)
@@ -109,6 +150,10 @@ func decode(body io.Reader) (*prompb.WriteRequest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snappy decode: %w", err)
 	}
+	return raw, nil
+}
+
+func decodeV1(raw []byte) (*prompb.WriteRequest, error) {
 	var req prompb.WriteRequest
 	if err := proto.Unmarshal(raw, &req); err != nil {
 		return nil, fmt.Errorf("decode WriteRequest: %w", err)
@@ -118,10 +163,12 @@ func decode(body io.Reader) (*prompb.WriteRequest, error) {
 
 // writeResult counts what one request stored and refused.
 type writeResult struct {
-	stored  int
-	refused int
-	reasons map[string]int
-	first   error
+	stored     int // samples and histograms
+	histograms int // of which histograms
+	exemplars  int
+	refused    int
+	reasons    map[string]int
+	first      error
 }
 
 func (w *writeResult) refuse(reason string, err error) {
@@ -150,17 +197,25 @@ func (rc *Receiver) write(ctx context.Context, req *prompb.WriteRequest) (*write
 		}
 		if err := rc.appendSeries(app, ls, ts, res); err != nil {
 			_ = app.Rollback()
-			return nil, err
+			return &writeResult{}, err
 		}
 	}
+	if err := rc.commit(app, res); err != nil {
+		return &writeResult{}, err
+	}
+	return res, nil
+}
+
+// commit commits what a request appended and counts it.
+func (rc *Receiver) commit(app storage.Appender, res *writeResult) error {
 	if err := app.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", err)
 	}
 	rc.samples.Add(float64(res.stored))
 	for reason, n := range res.reasons {
 		rc.refused.WithLabelValues(reason).Add(float64(n))
 	}
-	return res, nil
+	return nil
 }
 
 func validSeries(ls labels.Labels) error {
@@ -194,12 +249,17 @@ func (rc *Receiver) appendSeries(app storage.Appender, ls labels.Labels, ts prom
 		if err := res.note(err, ls, h.Timestamp); err != nil {
 			return err
 		}
+		if err == nil {
+			res.histograms++
+		}
 	}
 	b := labels.NewScratchBuilder(0)
 	for _, e := range ts.Exemplars {
 		// Exemplars are best effort, as in Prometheus: a refused one does
 		// not fail the request.
-		_, _ = app.AppendExemplar(ref, ls, e.ToExemplar(&b, nil))
+		if _, err := app.AppendExemplar(ref, ls, e.ToExemplar(&b, nil)); err == nil {
+			res.exemplars++
+		}
 	}
 	return nil
 }

@@ -95,9 +95,9 @@ func TestReceiverRefusesBadRequests(t *testing.T) {
 	if code, _ := post(t, rc, []byte("not snappy"), ""); code != http.StatusBadRequest {
 		t.Errorf("garbage: %d", code)
 	}
-	v2 := encode(t, &prompb.WriteRequest{})
-	if code, _ := post(t, rc, v2, "application/x-protobuf;proto=io.prometheus.write.v2.Request"); code != http.StatusUnsupportedMediaType {
-		t.Errorf("remote write 2.0: %d", code)
+	v3 := encode(t, &prompb.WriteRequest{})
+	if code, _ := post(t, rc, v3, "application/x-protobuf;proto=io.prometheus.write.v3.Request"); code != http.StatusUnsupportedMediaType {
+		t.Errorf("an unknown message: %d", code)
 	}
 	noName := encode(t, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
 		Labels: []prompb.Label{{Name: "job", Value: "x"}}, Samples: []prompb.Sample{{Timestamp: 1, Value: 1}},
