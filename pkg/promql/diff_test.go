@@ -80,6 +80,17 @@ var diffQueries = []string{
 	`-node_temp`,
 	`node_temp > bool 20`,
 	`count(up == 0) by (job)`,
+	// Repeated subexpressions are evaluated once (cse.go): operators that
+	// rewrite an operand in place must not change the other uses.
+	`sum(rate(http_requests_total[5m])) * 2 + sum(rate(http_requests_total[5m]))`,
+	`rate(http_requests_total[5m]) - rate(http_requests_total[5m]) * 0.5 + rate(http_requests_total[5m])`,
+	`sum(rate(rpc_latency_seconds[5m])) + sum(rate(rpc_latency_seconds[5m]))`,
+	`histogram_count(sum(rate(rpc_latency_seconds[5m]))) + histogram_sum(sum(rate(rpc_latency_seconds[5m])))`,
+	`histogram_quantile(0.9, sum(rate(rpc_latency_seconds[5m]))) / histogram_count(sum(rate(rpc_latency_seconds[5m])))`,
+	`histogram_count(sum(rate(rpc_latency_seconds[5m]))) * histogram_quantile(0.9, sum(rate(rpc_latency_seconds[5m])))`,
+	`-sum by (zone) (node_temp) + abs(sum by (zone) (node_temp)) > bool sum by (zone) (node_temp)`,
+	`label_replace(sum by (job) (up), "x", "1", "", "") or sum by (job) (up)`,
+	`max_over_time(sum(node_temp)[10m:1m]) - sum(node_temp)`,
 	// Errors must match too.
 	`node_temp + on() node_temp`,
 	`abs({__name__=~"node_temp|sparse_gauge"})`,

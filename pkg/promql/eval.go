@@ -51,6 +51,10 @@ type evaluator struct {
 	budget          *sampleBudget
 	annos           annotations.Annotations
 	annoMu          *sync.Mutex
+	// sharedVals keeps the values of shared expressions for their later
+	// uses (cse.go): set in the root evaluator of queries that have some,
+	// nil elsewhere.
+	sharedVals map[*sharedExpr]*sharedValue
 }
 
 // queryState is what one execution of a query needs besides its nodes'
@@ -93,6 +97,9 @@ func (st *queryState) newEvaluator(ctx context.Context, p *plan, opts evalOption
 	}
 	ev := &st.ev
 	ev.steps = int((ev.end-ev.start)/ev.interval) + 1
+	if p.shared != nil {
+		ev.sharedVals = map[*sharedExpr]*sharedValue{}
+	}
 	return ev
 }
 
@@ -105,6 +112,7 @@ func (ev *evaluator) child(start, end, interval int64) *evaluator {
 		c.steps = int((end-start)/interval) + 1
 	}
 	c.annos = nil
+	c.sharedVals = nil
 	return &c
 }
 
@@ -248,12 +256,13 @@ func (ev *evaluator) eval(expr parser.Expr) (any, error) {
 	if ev.steps <= 0 {
 		return Matrix{}, nil
 	}
-	mark := ev.budget.current()
+	mark, pinned := ev.budget.current(), ev.budget.pinned
 	val, err := ev.evalNode(expr)
 	if err != nil {
 		return nil, err
 	}
-	return val, ev.budget.settle(mark, valuePoints(val))
+	// Values kept for shared expressions stay charged.
+	return val, ev.budget.settle(mark+ev.budget.pinned-pinned, valuePoints(val))
 }
 
 func valuePoints(v any) int {
@@ -269,6 +278,15 @@ func valuePoints(v any) int {
 }
 
 func (ev *evaluator) evalNode(expr parser.Expr) (any, error) {
+	if ev.sharedVals != nil {
+		if s := ev.plan.shared[expr]; s != nil {
+			return ev.evalShared(expr, s)
+		}
+	}
+	return ev.evalExpr(expr)
+}
+
+func (ev *evaluator) evalExpr(expr parser.Expr) (any, error) {
 	switch e := expr.(type) {
 	case *parser.NumberLiteral:
 		return ev.constScalar(e.Val), nil
@@ -403,11 +421,14 @@ func (ev *evaluator) evalUnary(e *parser.UnaryExpr) (any, error) {
 // sampleBudget enforces MaxSamples: cur counts the samples held by live
 // node results and buffered windows. It is shared by parallel workers.
 type sampleBudget struct {
-	max  int64
-	cur  atomic.Int64
-	peak atomic.Int64
-	mu   sync.Mutex // guards read
-	read int64      // samples read from storage, for stats
+	max int64
+	cur atomic.Int64
+	// pinned is what the values kept for shared expressions hold (root
+	// evaluator only: no atomic).
+	pinned int64
+	peak   atomic.Int64
+	mu     sync.Mutex // guards read
+	read   int64      // samples read from storage, for stats
 }
 
 func (b *sampleBudget) current() int64 { return b.cur.Load() }
@@ -424,6 +445,17 @@ func (b *sampleBudget) add(n int) error {
 }
 
 func (b *sampleBudget) release(n int) { b.cur.Add(int64(-n)) }
+
+// pin charges n points kept beyond the node that made them.
+func (b *sampleBudget) pin(n int) error {
+	b.pinned += int64(n)
+	return b.add(n)
+}
+
+func (b *sampleBudget) unpin(n int) {
+	b.pinned -= int64(n)
+	b.release(n)
+}
 
 // settle sets the budget to mark plus a node's output once the node returns.
 func (b *sampleBudget) settle(mark int64, out int) error {

@@ -36,6 +36,9 @@ type plan struct {
 	// more than the searches they would save.
 	selectors     []plannedSelector
 	numSelections int // distinct selections among selectors
+	// shared holds the expressions written more than once (cse.go), nil
+	// when there are none.
+	shared map[parser.Expr]*sharedExpr
 
 	// Room for the planning walks' path and for the selectors and
 	// selections of small queries, so that planning one allocates little
@@ -93,6 +96,7 @@ func (p *plan) init(expr parser.Expr, qr queryRange, opts planOpts) error {
 	pushDownMatchers(expr, path)
 	p.expr = expr
 	p.planSelections(path)
+	p.findSharedExprs()
 	return nil
 }
 

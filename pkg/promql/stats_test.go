@@ -74,3 +74,18 @@ func graftTotalSamples(t *testing.T, e *promql.Engine, st storage.Queryable, q s
 	defer res.Close()
 	return res.Stats.TotalSamples
 }
+
+// A repeated expression is evaluated once (cse.go): its samples count
+// once, where Prometheus, evaluating it twice, counts them twice.
+func TestRepeatedExpressionIsReadOnce(t *testing.T) {
+	st := loadStore(t, 15*time.Second, `c{i="1"} 0+10x400`, `c{i="2"} 0+3x400`)
+	ours := promql.NewEngine(promql.EngineOpts{})
+	start, end := time.Unix(600, 0), time.Unix(5400, 0)
+	for _, step := range []time.Duration{0, 30 * time.Second} {
+		once := graftTotalSamples(t, ours, st, `sum(rate(c[5m]))`, start, end, step)
+		thrice := graftTotalSamples(t, ours, st, `sum(rate(c[5m])) / sum(rate(c[5m])) + sum(rate(c[5m]))`, start, end, step)
+		if once == 0 || thrice != once {
+			t.Errorf("step %s: %d samples read for one use, %d for three, want the same", step, once, thrice)
+		}
+	}
+}
