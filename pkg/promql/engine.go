@@ -126,6 +126,7 @@ func NewEngine(opts EngineOpts) *Engine {
 	if opts.ParserOptions != nil {
 		popts = *opts.ParserOptions
 	}
+	slabs := newSlabPool(opts.PointPoolBytes, slabTrimInterval)
 	return &Engine{
 		lookback:    opts.LookbackDelta,
 		timeout:     opts.Timeout,
@@ -136,8 +137,8 @@ func NewEngine(opts EngineOpts) *Engine {
 		noStepSubq:  opts.NoStepSubqueryInterval,
 		parser:      parser.NewParser(popts),
 		slots:       make(chan struct{}, opts.MaxConcurrent),
-		slabs:       newSlabPool(opts.PointPoolBytes, slabTrimInterval),
-		metrics:     newMetrics(opts.Registerer, opts.MaxConcurrent),
+		slabs:       slabs,
+		metrics:     newMetrics(opts.Registerer, opts.MaxConcurrent, slabs),
 	}
 }
 

@@ -18,7 +18,7 @@ type metrics struct {
 	running                        prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer, maxConcurrent int) *metrics {
+func newMetrics(reg prometheus.Registerer, maxConcurrent int, pool *slabPool) *metrics {
 	m := &metrics{
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "graft_engine_query_duration_seconds",
@@ -46,6 +46,11 @@ func newMetrics(reg prometheus.Registerer, maxConcurrent int) *metrics {
 		})
 		maxGauge.Set(float64(maxConcurrent))
 		reg.MustRegister(m.duration, m.failures, m.samples, m.running, maxGauge)
+		if pool != nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "graft_engine_point_pool_bytes", Help: "Memory kept between queries for the points of later ones.",
+			}, func() float64 { return float64(pool.heldBytes()) }))
+		}
 	}
 	return m
 }

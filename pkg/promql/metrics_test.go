@@ -20,9 +20,11 @@ func TestEngineMetrics(t *testing.T) {
 	if _, err := e.Instant(ctx, st, "up", at(20)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Range(ctx, st, "up", at(0), at(20), 10*time.Second); err != nil {
+	res, err := e.Range(ctx, st, "up", at(0), at(20), 10*time.Second)
+	if err != nil {
 		t.Fatal(err)
 	}
+	res.Close()
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := e.Instant(canceled, st, "up", at(20)); err == nil {
@@ -49,14 +51,25 @@ graft_engine_queries 0
 	if err != nil {
 		t.Fatal(err)
 	}
+	pooled := false
 	counts := map[string]uint64{}
 	for _, mf := range mfs {
+		if mf.GetName() == "graft_engine_point_pool_bytes" {
+			// The range query's points went back to the pool.
+			if v := mf.GetMetric()[0].GetGauge().GetValue(); v <= 0 {
+				t.Errorf("point pool holds %g bytes after a query", v)
+			}
+			pooled = true
+		}
 		if mf.GetName() != "graft_engine_query_duration_seconds" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
 			counts[m.GetLabel()[0].GetValue()] = m.GetHistogram().GetSampleCount()
 		}
+	}
+	if !pooled {
+		t.Error("no graft_engine_point_pool_bytes")
 	}
 	if counts["instant"] != 2 || counts["range"] != 1 {
 		t.Errorf("query durations observed per kind = %v, want instant 2, range 1", counts)
