@@ -49,16 +49,9 @@ func histSlabBytes(c int) int64  { return int64(slabClasses[c]/2) * hpointBytes 
 
 func (p *slabPool) getFloats(c int) *[]FPoint {
 	if p != nil {
-		p.mu.Lock()
-		if l := p.floats[c]; len(l) > 0 {
-			s := l[len(l)-1]
-			l[len(l)-1] = nil
-			p.floats[c] = l[:len(l)-1]
-			p.took(floatSlabBytes(c))
-			p.mu.Unlock()
+		if s := take(p, &p.floats[c], floatSlabBytes(c)); s != nil {
 			return s
 		}
-		p.mu.Unlock()
 	}
 	s := make([]FPoint, slabClasses[c])
 	return &s
@@ -66,16 +59,9 @@ func (p *slabPool) getFloats(c int) *[]FPoint {
 
 func (p *slabPool) getHists(c int) *[]HPoint {
 	if p != nil {
-		p.mu.Lock()
-		if l := p.hists[c]; len(l) > 0 {
-			s := l[len(l)-1]
-			l[len(l)-1] = nil
-			p.hists[c] = l[:len(l)-1]
-			p.took(histSlabBytes(c))
-			p.mu.Unlock()
+		if s := take(p, &p.hists[c], histSlabBytes(c)); s != nil {
 			return s
 		}
-		p.mu.Unlock()
 	}
 	s := make([]HPoint, slabClasses[c]/2)
 	return &s
@@ -84,29 +70,54 @@ func (p *slabPool) getHists(c int) *[]HPoint {
 // putFloats keeps s unless the pool is full. FPoints hold no pointers: the
 // slab needs no clearing.
 func (p *slabPool) putFloats(c int, s *[]FPoint) {
-	if p == nil {
-		return
+	if p != nil {
+		keep(p, &p.floats[c], s, floatSlabBytes(c))
 	}
-	p.mu.Lock()
-	if p.fits(floatSlabBytes(c)) {
-		p.floats[c] = append(p.floats[c], s)
-		p.gave(floatSlabBytes(c))
-	}
-	p.mu.Unlock()
 }
 
 // putHists keeps s, cleared so that the pool holds no histograms alive.
 func (p *slabPool) putHists(c int, s *[]HPoint) {
-	if p == nil {
-		return
+	if p != nil {
+		clear(*s)
+		keep(p, &p.hists[c], s, histSlabBytes(c))
 	}
-	clear(*s)
+}
+
+// take pops a slab of n bytes from list, nil if there is none.
+func take[T any](p *slabPool, list *[]*[]T, n int64) *[]T {
 	p.mu.Lock()
-	if p.fits(histSlabBytes(c)) {
-		p.hists[c] = append(p.hists[c], s)
-		p.gave(histSlabBytes(c))
+	defer p.mu.Unlock()
+	l := *list
+	if len(l) == 0 {
+		return nil
 	}
-	p.mu.Unlock()
+	s := l[len(l)-1]
+	l[len(l)-1] = nil
+	*list = l[:len(l)-1]
+	p.took(n)
+	return s
+}
+
+// keep pushes a slab of n bytes onto list unless the pool is full.
+func keep[T any](p *slabPool, list *[]*[]T, s *[]T, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fits(n) {
+		*list = append(*list, s)
+		p.gave(n)
+	}
+}
+
+// dropUpTo lets go of slabs of n bytes from list while budget allows;
+// it returns what is left of the budget. Callers hold mu.
+func dropUpTo[T any](p *slabPool, list *[]*[]T, n, budget int64) int64 {
+	for l := *list; len(l) > 0 && n <= budget; l = *list {
+		l[len(l)-1] = nil
+		*list = l[:len(l)-1]
+		p.held -= n
+		budget -= n
+	}
+	return budget
 }
 
 func (p *slabPool) fits(n int64) bool { return p.held+n <= p.limit }
@@ -134,16 +145,8 @@ func (p *slabPool) trim() {
 	defer p.mu.Unlock()
 	drop := p.unused
 	for c := len(slabClasses) - 1; c >= 0; c-- {
-		for n := floatSlabBytes(c); len(p.floats[c]) > 0 && n <= drop; drop -= n {
-			p.floats[c][len(p.floats[c])-1] = nil
-			p.floats[c] = p.floats[c][:len(p.floats[c])-1]
-			p.held -= n
-		}
-		for n := histSlabBytes(c); len(p.hists[c]) > 0 && n <= drop; drop -= n {
-			p.hists[c][len(p.hists[c])-1] = nil
-			p.hists[c] = p.hists[c][:len(p.hists[c])-1]
-			p.held -= n
-		}
+		drop = dropUpTo(p, &p.floats[c], floatSlabBytes(c), drop)
+		drop = dropUpTo(p, &p.hists[c], histSlabBytes(c), drop)
 	}
 	p.unused = p.held
 	if p.held > 0 {

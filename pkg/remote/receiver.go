@@ -246,11 +246,8 @@ func (rc *Receiver) appendSeries(app storage.Appender, ls labels.Labels, ts prom
 		} else {
 			_, err = app.AppendHistogram(ref, ls, h.Timestamp, h.ToIntHistogram(), nil)
 		}
-		if err := res.note(err, ls, h.Timestamp); err != nil {
+		if err := res.noteHistogram(err, ls, h.Timestamp); err != nil {
 			return err
-		}
-		if err == nil {
-			res.histograms++
 		}
 	}
 	b := labels.NewScratchBuilder(0)
@@ -262,6 +259,14 @@ func (rc *Receiver) appendSeries(app storage.Appender, ls labels.Labels, ts prom
 		}
 	}
 	return nil
+}
+
+// noteHistogram is note for a histogram, which is also counted apart.
+func (w *writeResult) noteHistogram(err error, ls labels.Labels, t int64) error {
+	if err == nil {
+		w.histograms++
+	}
+	return w.note(err, ls, t)
 }
 
 // note classifies an append error: refusals are counted, anything else is

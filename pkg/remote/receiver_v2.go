@@ -84,11 +84,8 @@ func (rc *Receiver) appendSeriesV2(app storage.Appender, ls labels.Labels, ts *w
 			ih = h.ToIntHistogram()
 		}
 		_, err := appendV2(app, st, ref, ls, h.StartTimestamp, h.Timestamp, 0, ih, fh)
-		if err := res.note(err, ls, h.Timestamp); err != nil {
+		if err := res.noteHistogram(err, ls, h.Timestamp); err != nil {
 			return err
-		}
-		if err == nil {
-			res.histograms++
 		}
 	}
 	b := labels.NewScratchBuilder(0)
