@@ -1,0 +1,95 @@
+package main
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkHeadIngest runs the ingest part of the storage suite's head
+// workload (100k series; 20k with GRAFT_QUICK=1; GRAFT_ROUNDS rounds) on
+// one engine, for profiling:
+//
+//	GRAFT_ENGINE=prometheus go test ./bench -run - -bench HeadIngest -cpuprofile cpu.out
+//
+// It reports round 0 (series creation) and the later rounds apart.
+func BenchmarkHeadIngest(b *testing.B) {
+	lsets, err := load20kSeries()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := storageConfig{series: 100_000, rounds: 120}
+	if os.Getenv("GRAFT_QUICK") != "" {
+		cfg = storageConfig{series: 20_000, rounds: 40}
+	}
+	if v := os.Getenv("GRAFT_ROUNDS"); v != "" {
+		if cfg.rounds, err = strconv.Atoi(v); err != nil || cfg.rounds < 1 {
+			b.Fatalf("GRAFT_ROUNDS: want a positive number, got %q", v)
+		}
+	}
+	active := activeSeries(lsets, cfg.series)
+	open := openGraft
+	if os.Getenv("GRAFT_ENGINE") == "prometheus" {
+		open = openProm
+	}
+	var first, rest time.Duration
+	for range b.N {
+		e, err := open(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs := make([]uint64, len(active))
+		for r := range cfg.rounds {
+			start := time.Now()
+			ingestRound(b, e, active, refs, int64(r)*15000, r)
+			if r == 0 {
+				first += time.Since(start)
+			} else {
+				rest += time.Since(start)
+			}
+		}
+		if err := e.crash(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(first.Seconds()/n, "round0-s")
+	b.ReportMetric(rest.Seconds()/n, "rest-s")
+	b.ReportMetric(float64(len(active)*cfg.rounds)*n/(first+rest).Seconds(), "samples/s")
+}
+
+// ingestRound appends one sample per series, a target of 1,000 series per
+// appender, two appenders at a time.
+func ingestRound(b *testing.B, e engine, lsets []labels.Labels, refs []uint64, ts int64, r int) {
+	next := make(chan int, len(lsets)/1000+1)
+	for lo := 0; lo < len(lsets); lo += 1000 {
+		next <- lo
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range next {
+				app := e.appender()
+				for i := lo; i < min(lo+1000, len(lsets)); i++ {
+					ref, err := app.Append(refs[i], lsets[i], ts, counterValue(i, r))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					refs[i] = ref
+				}
+				if err := app.Commit(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
