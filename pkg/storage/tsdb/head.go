@@ -144,7 +144,8 @@ func (h *Head) add(hash uint64, lset labels.Labels, ms *memSeries) *memSeries {
 		h.symbols.release(ms.syms)
 		return s
 	}
-	h.postings.Add(s.ref, lset)
+	var buf [32]uint64
+	h.postings.Add(s.ref, lset, pairKeys(s.syms, buf[:0]))
 	h.numSeries.Add(1)
 	h.seriesChanged()
 	return s
@@ -232,12 +233,16 @@ func (h *Head) gc(drop func(*memSeries) int) {
 	})
 	refs := make(map[uint64]struct{}, len(gone))
 	for _, s := range gone {
+		refs[s.ref] = struct{}{}
+	}
+	// Out of the postings before their symbols are freed: the postings
+	// find lists by symbol ids, which a freed symbol hands to a new string.
+	h.postings.Delete(refs)
+	for _, s := range gone {
 		h.series.remove(s, s.removed.Hash())
 		h.symbols.release(s.syms)
 		h.exemplars.orphan(s.ref, *s.removed)
-		refs[s.ref] = struct{}{}
 	}
-	h.postings.Delete(refs)
 	h.numSeries.Add(-int64(len(gone)))
 	if len(gone) > 0 {
 		h.seriesChanged()

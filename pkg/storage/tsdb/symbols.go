@@ -126,6 +126,18 @@ func (t *symbolTable) forEachID(sl symLabels, f func(uint32)) {
 	}
 }
 
+// pairKeys appends a key per label of sl to buf: its name and value ids,
+// which stand for the label pair until one of them is freed.
+func pairKeys(sl symLabels, buf []uint64) []uint64 {
+	for len(sl) > 0 {
+		n, k := uvarint(sl)
+		v, k2 := uvarint(sl[k:])
+		sl = sl[k+k2:]
+		buf = append(buf, n<<32|v)
+	}
+	return buf
+}
+
 // pairs calls f with the name and value of each label of sl. Callers hold
 // the read lock.
 func (t *symbolTable) pairs(sl symLabels, f func(name, value string) bool) {

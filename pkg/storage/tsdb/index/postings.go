@@ -28,12 +28,18 @@ type Reader interface {
 type MemPostings struct {
 	mtx sync.RWMutex
 	m   map[string]map[string]*refList
-	all []uint64
+	// byKey finds the lists by the keys Add was given: one integer lookup
+	// instead of two string ones, under the lock every creation takes.
+	byKey map[uint64]*refList
+	all   []uint64
 }
 
-// refList is one postings list. The map holds it by pointer so that adding
+// refList is one postings list. The maps hold it by pointer so that adding
 // a ref takes one map lookup, not a lookup and an assignment.
-type refList struct{ refs []uint64 }
+type refList struct {
+	refs []uint64
+	key  uint64 // its key in byKey, if it is there
+}
 
 func (l *refList) get() []uint64 {
 	if l == nil {
@@ -44,28 +50,59 @@ func (l *refList) get() []uint64 {
 
 // NewMemPostings returns an empty index.
 func NewMemPostings() *MemPostings {
-	return &MemPostings{m: map[string]map[string]*refList{}}
+	return &MemPostings{m: map[string]map[string]*refList{}, byKey: map[uint64]*refList{}}
 }
 
 // Add indexes a series. ref must be larger than every ref added before,
 // except during WAL replay, which calls EnsureOrder afterwards.
-func (p *MemPostings) Add(ref uint64, lset labels.Labels) {
+//
+// keys, if not nil, hold a key per label of lset: equal keys must mean
+// equal label pairs for as long as a series with the pair is indexed (the
+// head passes the ids of its symbols, and deletes series before it frees
+// their symbols).
+func (p *MemPostings) Add(ref uint64, lset labels.Labels, keys []uint64) {
 	p.mtx.Lock()
 	p.all = append(p.all, ref)
+	i := 0
 	lset.Range(func(l labels.Label) {
-		vals := p.m[l.Name]
-		if vals == nil {
-			vals = map[string]*refList{}
-			p.m[l.Name] = vals
-		}
-		list := vals[l.Value]
-		if list == nil {
-			list = &refList{}
-			vals[l.Value] = list
+		var list *refList
+		if keys != nil {
+			list = p.byKey[keys[i]]
+			if list == nil {
+				list = p.list(l)
+				p.setKey(list, keys[i])
+			}
+			i++
+		} else {
+			list = p.list(l)
 		}
 		list.refs = append(list.refs, ref)
 	})
 	p.mtx.Unlock()
+}
+
+// list returns the list of l, creating it. Callers hold the write lock.
+func (p *MemPostings) list(l labels.Label) *refList {
+	vals := p.m[l.Name]
+	if vals == nil {
+		vals = map[string]*refList{}
+		p.m[l.Name] = vals
+	}
+	list := vals[l.Value]
+	if list == nil {
+		list = &refList{}
+		vals[l.Value] = list
+	}
+	return list
+}
+
+// setKey files list under key, and under no other.
+func (p *MemPostings) setKey(list *refList, key uint64) {
+	if p.byKey[list.key] == list {
+		delete(p.byKey, list.key)
+	}
+	list.key = key
+	p.byKey[key] = list
 }
 
 // EnsureOrder sorts every list (after a replay added refs out of order).
@@ -96,6 +133,9 @@ func (p *MemPostings) Delete(gone map[uint64]struct{}) {
 			// Clone: readers may hold the old list.
 			if list.refs = keep(slices.Clone(list.refs)); len(list.refs) == 0 {
 				delete(vals, v)
+				if p.byKey[list.key] == list {
+					delete(p.byKey, list.key)
+				}
 			}
 		}
 		if len(vals) == 0 {

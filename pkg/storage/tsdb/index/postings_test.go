@@ -23,7 +23,7 @@ func TestSelectAgreesWithBruteForce(t *testing.T) {
 		b.Sort()
 		l := b.Labels()
 		all = append(all, l)
-		p.Add(uint64(i+1), l)
+		p.Add(uint64(i+1), l, nil)
 	}
 	cases := [][]*labels.Matcher{
 		{labels.MustNewMatcher(labels.MatchEqual, "job", "api")},
@@ -62,6 +62,27 @@ func TestSelectAgreesWithBruteForce(t *testing.T) {
 	p.Delete(map[uint64]struct{}{1: {}, 2: {}})
 	if all, _ := p.AllPostings(); len(all) != 1998 || all[0] != 3 {
 		t.Errorf("after delete: %d refs starting %d", len(all), all[0])
+	}
+}
+
+// Keys stand for label pairs only while the pair is indexed: once its list
+// emptied, a key may come back for another pair.
+func TestKeyedAddFollowsDeletes(t *testing.T) {
+	p := NewMemPostings()
+	p.Add(1, labels.FromStrings("a", "x", "b", "y"), []uint64{10, 11})
+	p.Add(2, labels.FromStrings("a", "x"), []uint64{10})
+	p.Add(3, labels.FromStrings("a", "z"), nil) // unkeyed list
+	p.Delete(map[uint64]struct{}{1: {}})
+	// b=y emptied: key 11 now stands for a=z, whose list had no key.
+	p.Add(4, labels.FromStrings("a", "z"), []uint64{11})
+	p.Add(5, labels.FromStrings("a", "x", "b", "w"), []uint64{10, 12})
+	for _, c := range []struct {
+		name, value string
+		want        []uint64
+	}{{"a", "x", []uint64{2, 5}}, {"a", "z", []uint64{3, 4}}, {"b", "y", nil}, {"b", "w", []uint64{5}}} {
+		if got, _ := p.Postings(c.name, c.value); !slices.Equal(got, c.want) {
+			t.Errorf("%s=%s: %v, want %v", c.name, c.value, got, c.want)
+		}
 	}
 }
 
