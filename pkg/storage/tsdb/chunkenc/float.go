@@ -110,11 +110,19 @@ func NewFloatChunk() *FloatChunk {
 	return c
 }
 
+// reset empties the chunk into a new buffer, coded in mode: views may
+// share the old one.
 func (c *FloatChunk) reset(mode uint8) {
+	c.w.b = make([]byte, 0, 32)
+	c.restart(mode)
+}
+
+// restart empties the chunk into its own buffer, coded in mode; no view
+// may share the buffer.
+func (c *FloatChunk) restart(mode uint8) {
 	// Seek points recorded stay for the views of the bytes before.
 	off := c.enc.seeksOff || c.seeks[0].pos != 0
-	c.w = bwriter{b: make([]byte, floatHeader, 32)}
-	c.w.b[2] = mode
+	c.w = bwriter{b: append(c.w.b[:0], 0, 0, mode)}
 	c.enc = floatEncoder{xorLead: 0xff, seeksOff: off}
 }
 
@@ -150,7 +158,8 @@ func (c *FloatChunk) Full() bool { return c.NumSamples() == math.MaxUint16 }
 func (c *FloatChunk) Append(t int64, v float64) {
 	n := c.NumSamples()
 	if n == 0 {
-		c.reset(firstMode(v))
+		// Views need a sample, so none shares the buffer: keep it.
+		c.restart(firstMode(v))
 	}
 	if c.mode()&modeXOR == 0 {
 		m, ok := scaled(v, c.mode()&modeScaleMask)
