@@ -58,19 +58,26 @@ func (t *symbolTable) intern(lset labels.Labels) symLabels {
 	t.mtx.RLock()
 	missing := false
 	lset.Range(func(l labels.Label) {
+		if missing {
+			return
+		}
 		n, ok1 := t.ids[l.Name]
 		v, ok2 := t.ids[l.Value]
 		if !ok1 || !ok2 {
 			missing = true
 			return
 		}
+		// Counted as found, and undone below if a symbol is missing:
+		// the read lock keeps release, which frees ids, out meanwhile.
+		t.ref(n).Add(1)
+		t.ref(v).Add(1)
 		out = binary.AppendUvarint(binary.AppendUvarint(out, uint64(n)), uint64(v))
 	})
 	if !missing {
-		t.forEachID(symLabels(out), func(id uint32) { t.ref(id).Add(1) })
 		t.mtx.RUnlock()
 		return symLabels(out)
 	}
+	t.forEachID(symLabels(out), func(id uint32) { t.ref(id).Add(-1) })
 	t.mtx.RUnlock()
 	t.mtx.Lock()
 	defer t.mtx.Unlock()
