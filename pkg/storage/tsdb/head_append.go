@@ -45,7 +45,9 @@ type appendBuffers struct {
 	exemplars []pendingExemplar
 
 	// scratch for WAL records
-	series   []record.RefSeries
+	series []record.RefSeries
+	// seriesOf holds the series of the records in series, in order.
+	seriesOf []*memSeries
 	hists    []record.RefHistogram
 	data     []byte // samples and exemplars records
 	dataEnds []int
@@ -222,8 +224,8 @@ func (a *headAppender) Commit() error {
 		if seq, err = h.wal.Write(recs...); err != nil {
 			return fmt.Errorf("commit: %w", err)
 		}
-		for _, r := range a.series {
-			h.series.getByRef(r.Ref).logged.Store(true)
+		for _, s := range a.seriesOf {
+			s.logged.Store(true)
 		}
 	}
 	if h.beforeApply != nil {
@@ -382,6 +384,8 @@ func (a *headAppender) encodeData() {
 // write.
 func (a *headAppender) encodeSeries() {
 	a.series = a.series[:0]
+	clear(a.seriesOf)
+	a.seriesOf = a.seriesOf[:0]
 	clear(a.logged)
 	logSeries := func(s *memSeries) {
 		if s.logged.Load() || a.logged[s] {
@@ -396,6 +400,7 @@ func (a *headAppender) encodeSeries() {
 			lset = a.head.labelsOf(s)
 		}
 		a.series = append(a.series, record.RefSeries{Ref: s.ref, Labels: lset})
+		a.seriesOf = append(a.seriesOf, s)
 	}
 	for _, p := range a.samples {
 		logSeries(p.s)
@@ -524,6 +529,7 @@ func (a *headAppender) reset() {
 	clear(b.samples) // drop series and histogram pointers
 	clear(b.exemplars)
 	clear(b.series)
+	clear(b.seriesOf)
 	clear(b.hists)
 	clear(b.exs)
 	clear(b.logIndex)
