@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
-	"github.com/prometheus/prometheus/model/labels"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
 )
 
 // BenchmarkHeadIngest runs the ingest part of the storage suite's head
@@ -71,6 +73,53 @@ func BenchmarkHeadIngest(b *testing.B) {
 	b.ReportMetric(firstCPU.Seconds()/n, "round0-cpu-s")
 	b.ReportMetric(restCPU.Seconds()/n, "rest-cpu-s")
 	b.ReportMetric(float64(len(active)*cfg.rounds)*n/(first+rest).Seconds(), "samples/s")
+}
+
+// BenchmarkWALReplay measures the storage suite's wal_replay_seconds on
+// one engine, for profiling: the head workload's ingest (sizes as
+// BenchmarkHeadIngest), a crash, then each iteration reopens the directory
+// and crashes again.
+//
+//	GRAFT_ENGINE=prometheus go test ./bench -run - -bench WALReplay -cpuprofile cpu.out
+func BenchmarkWALReplay(b *testing.B) {
+	lsets, err := load20kSeries()
+	if err != nil {
+		b.Fatal(err)
+	}
+	series, rounds := 100_000, 120
+	if os.Getenv("GRAFT_QUICK") != "" {
+		series, rounds = 20_000, 40
+	}
+	active := activeSeries(lsets, series)
+	open := openGraft
+	if os.Getenv("GRAFT_ENGINE") == "prometheus" {
+		open = openProm
+	}
+	dir := b.TempDir()
+	e, err := open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	refs := make([]uint64, len(active))
+	for r := range rounds {
+		ingestRound(b, e, active, refs, int64(r)*15000, r)
+	}
+	if err := e.crash(); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	b.ResetTimer()
+	for range b.N {
+		if e, err = open(dir); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := e.crash(); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		b.StartTimer()
+	}
 }
 
 // ingestRound appends one sample per series, a target of 1,000 series per

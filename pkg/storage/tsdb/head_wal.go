@@ -352,7 +352,6 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 				for _, s := range samples {
 					shards.add(s.Ref, pendingSample{t: s.T, st: s.ST, v: s.V, ooo: late})
 				}
-				shards.flush()
 			}
 		case record.TypeHistograms, record.TypeFloatHistogram, record.TypeOOOHistograms, record.TypeOOOFloatHistograms:
 			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
@@ -360,7 +359,6 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 				for _, s := range hists {
 					shards.add(s.Ref, pendingSample{t: s.T, st: s.ST, h: s.H, fh: s.FH, ooo: late})
 				}
-				shards.flush()
 			}
 		case record.TypeExemplars:
 			if exs, err = dec.Exemplars(rec, exs[:0]); err == nil {
@@ -421,6 +419,9 @@ type replayShards struct {
 	st      *replayStats
 	batches [][]replayItem
 	chans   []chan []replayItem
+	// free takes the applied batches back: a replay of millions of
+	// samples allocated (and cleared) a batch per shard and record.
+	free    chan []replayItem
 	wg      sync.WaitGroup
 	added   atomic.Int64
 	unknown atomic.Int64
@@ -433,7 +434,10 @@ type replayItem struct {
 
 func (h *Head) startReplayShards(st *replayStats) *replayShards {
 	n := max(runtime.GOMAXPROCS(0), 1)
-	rs := &replayShards{h: h, st: st, batches: make([][]replayItem, n), chans: make([]chan []replayItem, n)}
+	rs := &replayShards{
+		h: h, st: st, batches: make([][]replayItem, n), chans: make([]chan []replayItem, n),
+		free: make(chan []replayItem, 4*n),
+	}
 	for i := range rs.chans {
 		rs.chans[i] = make(chan []replayItem, 64)
 		rs.wg.Add(1)
@@ -442,16 +446,32 @@ func (h *Head) startReplayShards(st *replayStats) *replayShards {
 	return rs
 }
 
+// replayBatch is how many samples a shard is handed at once.
+const replayBatch = 4096
+
 func (rs *replayShards) add(ref uint64, p pendingSample) {
 	i := ref % uint64(len(rs.batches))
 	rs.batches[i] = append(rs.batches[i], replayItem{ref: ref, p: p})
+	if len(rs.batches[i]) >= replayBatch {
+		rs.send(int(i))
+	}
+}
+
+// send hands shard i its batch and starts the next in a free one.
+func (rs *replayShards) send(i int) {
+	rs.chans[i] <- rs.batches[i]
+	select {
+	case b := <-rs.free:
+		rs.batches[i] = b[:0]
+	default:
+		rs.batches[i] = make([]replayItem, 0, replayBatch)
+	}
 }
 
 func (rs *replayShards) flush() {
 	for i, b := range rs.batches {
 		if len(b) > 0 {
-			rs.chans[i] <- b
-			rs.batches[i] = make([]replayItem, 0, len(b))
+			rs.send(i)
 		}
 	}
 }
@@ -503,6 +523,10 @@ func (rs *replayShards) work(c chan []replayItem) {
 					mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
 				}
 			}
+		}
+		select {
+		case rs.free <- batch:
+		default:
 		}
 	}
 	if added > 0 {
