@@ -195,42 +195,10 @@ func headWorkload(ctx context.Context, dir string, open func(string) (engine, er
 	if err != nil {
 		return f, err
 	}
-	const target = 1000
 	refs := make([]uint64, len(lsets))
 	start := time.Now()
 	for r := range rounds {
-		ts := int64(r) * 15000
-		var wg sync.WaitGroup
-		errs := make(chan error, 2)
-		next := make(chan int, len(lsets)/target+1)
-		for lo := 0; lo < len(lsets); lo += target {
-			next <- lo
-		}
-		close(next)
-		for range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for lo := range next {
-					app := e.appender()
-					for i := lo; i < min(lo+target, len(lsets)); i++ {
-						ref, err := app.Append(refs[i], lsets[i], ts, counterValue(i, r))
-						if err != nil {
-							errs <- err
-							return
-						}
-						refs[i] = ref
-					}
-					if err := app.Commit(); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		if err := <-errs; err != nil {
+		if err := ingestRound(e, lsets, refs, int64(r)*15000, r); err != nil {
 			return f, err
 		}
 	}
@@ -267,6 +235,48 @@ func headWorkload(ctx context.Context, dir string, open func(string) (engine, er
 		return f, fmt.Errorf("after replay: %d samples in shard 3, want %d", n, want)
 	}
 	return f, e.crash()
+}
+
+// ingestRound appends one sample at ts to every series, as scrape loops
+// would: an appender per target of 1,000 series, two targets at a time;
+// refs are the series' refs, 0 before their first append.
+func ingestRound(e engine, lsets []labels.Labels, refs []uint64, ts int64, r int) error {
+	const target = 1000
+	next := make(chan int, len(lsets)/target+1)
+	for lo := 0; lo < len(lsets); lo += target {
+		next <- lo
+	}
+	close(next)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range next {
+				if err := ingestTarget(e, lsets, refs, lo, min(lo+target, len(lsets)), ts, r); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// ingestTarget appends and commits the samples of series [lo, hi).
+func ingestTarget(e engine, lsets []labels.Labels, refs []uint64, lo, hi int, ts int64, r int) error {
+	app := e.appender()
+	for i := lo; i < hi; i++ {
+		ref, err := app.Append(refs[i], lsets[i], ts, counterValue(i, r))
+		if err != nil {
+			return err
+		}
+		refs[i] = ref
+	}
+	return app.Commit()
 }
 
 // counterValue is a request counter: integer increments around a

@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,7 +54,7 @@ func BenchmarkHeadIngest(b *testing.B) {
 				phase = "create"
 			}
 			pprof.Do(context.Background(), pprof.Labels("phase", phase), func(context.Context) {
-				ingestRound(b, e, active, refs, int64(r)*15000, r)
+				mustIngestRound(b, e, active, refs, int64(r)*15000, r)
 			})
 			if r == 0 {
 				first, firstCPU = first+time.Since(start), firstCPU+cpuTime(b)-startCPU
@@ -102,7 +101,7 @@ func BenchmarkWALReplay(b *testing.B) {
 	}
 	refs := make([]uint64, len(active))
 	for r := range rounds {
-		ingestRound(b, e, active, refs, int64(r)*15000, r)
+		mustIngestRound(b, e, active, refs, int64(r)*15000, r)
 	}
 	if err := e.crash(); err != nil {
 		b.Fatal(err)
@@ -122,37 +121,10 @@ func BenchmarkWALReplay(b *testing.B) {
 	}
 }
 
-// ingestRound appends one sample per series, a target of 1,000 series per
-// appender, two appenders at a time.
-func ingestRound(b *testing.B, e engine, lsets []labels.Labels, refs []uint64, ts int64, r int) {
-	next := make(chan int, len(lsets)/1000+1)
-	for lo := 0; lo < len(lsets); lo += 1000 {
-		next <- lo
+func mustIngestRound(b *testing.B, e engine, lsets []labels.Labels, refs []uint64, ts int64, r int) {
+	if err := ingestRound(e, lsets, refs, ts, r); err != nil {
+		b.Fatal(err)
 	}
-	close(next)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for lo := range next {
-				app := e.appender()
-				for i := lo; i < min(lo+1000, len(lsets)); i++ {
-					ref, err := app.Append(refs[i], lsets[i], ts, counterValue(i, r))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					refs[i] = ref
-				}
-				if err := app.Commit(); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // cpuTime is the CPU time the process used so far: on a shared machine it
