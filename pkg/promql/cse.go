@@ -83,7 +83,7 @@ func (p *plan) countExprs(e parser.Expr, byKey map[string]*sharedExpr, all map[p
 func (p *plan) exprKey(e parser.Expr) string {
 	var b strings.Builder
 	b.WriteString(e.String())
-	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+	_ = walkExpr(e, p.pathBuf[:0], func(n parser.Node, _ []parser.Node) error {
 		if vs, ok := n.(*parser.VectorSelector); ok {
 			b.WriteByte(0)
 			if ps := p.selector(vs); ps != nil {

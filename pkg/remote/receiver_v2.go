@@ -62,10 +62,9 @@ func (rc *Receiver) appendSeriesV2(app storage.Appender, ls labels.Labels, ts *w
 		}
 		return nil
 	}
-	st, _ := app.(storage.StartTimestampAppender)
 	var ref storage.SeriesRef
 	for _, s := range ts.Samples {
-		r, err := appendV2(app, st, ref, ls, s.StartTimestamp, s.Timestamp, s.Value, nil, nil)
+		r, err := storage.AppendSample(app, ref, ls, s.StartTimestamp, s.Timestamp, s.Value, nil, nil)
 		if err := res.note(err, ls, s.Timestamp); err != nil {
 			return err
 		}
@@ -83,7 +82,7 @@ func (rc *Receiver) appendSeriesV2(app storage.Appender, ls labels.Labels, ts *w
 		} else {
 			ih = h.ToIntHistogram()
 		}
-		_, err := appendV2(app, st, ref, ls, h.StartTimestamp, h.Timestamp, 0, ih, fh)
+		_, err := storage.AppendSample(app, ref, ls, h.StartTimestamp, h.Timestamp, 0, ih, fh)
 		if err := res.noteHistogram(err, ls, h.Timestamp); err != nil {
 			return err
 		}
@@ -99,19 +98,6 @@ func (rc *Receiver) appendSeriesV2(app storage.Appender, ls labels.Labels, ts *w
 		}
 	}
 	return nil
-}
-
-// appendV2 appends one sample or histogram, with its start timestamp where
-// there is one and the storage keeps them.
-func appendV2(app storage.Appender, st storage.StartTimestampAppender, ref storage.SeriesRef, ls labels.Labels, start, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
-	switch {
-	case start != 0 && st != nil:
-		return st.AppendWithStartTimestamp(ref, ls, start, t, v, h, fh)
-	case h != nil || fh != nil:
-		return app.AppendHistogram(ref, ls, t, h, fh)
-	default:
-		return app.Append(ref, ls, t, v)
-	}
 }
 
 // setHeaders tells a 2.0 sender what was written, as the protocol asks.

@@ -115,15 +115,7 @@ func (a *teeAppender) AppendHistogram(ref storage.SeriesRef, lset labels.Labels,
 // otherwise. Remote write 1.0 has no field for it: the sample is forwarded
 // without.
 func (a *teeAppender) AppendWithStartTimestamp(ref storage.SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
-	var err error
-	switch inner, ok := a.Appender.(storage.StartTimestampAppender); {
-	case ok:
-		ref, err = inner.AppendWithStartTimestamp(ref, lset, st, t, v, h, fh)
-	case h != nil || fh != nil:
-		ref, err = a.Appender.AppendHistogram(ref, lset, t, h, fh)
-	default:
-		ref, err = a.Appender.Append(ref, lset, t, v)
-	}
+	ref, err := storage.AppendSample(a.Appender, ref, lset, st, t, v, h, fh)
 	if err == nil {
 		b := a.current()
 		b.Samples = append(b.Samples, Sample{Labels: lset, T: t, V: v, H: h, FH: fh})

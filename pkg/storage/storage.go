@@ -66,6 +66,22 @@ type StartTimestampAppender interface {
 	AppendWithStartTimestamp(ref SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (SeriesRef, error)
 }
 
+// AppendSample appends one float (h and fh nil) or histogram sample with
+// its start timestamp st when st is known and app keeps start timestamps,
+// without it otherwise.
+func AppendSample(app Appender, ref SeriesRef, lset labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (SeriesRef, error) {
+	if sa, ok := app.(StartTimestampAppender); ok && st != 0 {
+		return sa.AppendWithStartTimestamp(ref, lset, st, t, v, h, fh)
+	}
+	switch {
+	case fh != nil:
+		return app.AppendHistogram(ref, lset, t, nil, fh)
+	case h != nil:
+		return app.AppendHistogram(ref, lset, t, h, nil)
+	}
+	return app.Append(ref, lset, t, v)
+}
+
 // Appendable hands out appenders.
 type Appendable interface {
 	Appender(ctx context.Context) Appender

@@ -233,7 +233,7 @@ func (a *appender) Rollback() error { return a.app.Rollback() }
 type appenderV2 struct{ app storage.Appender }
 
 func (a *appenderV2) Append(ref promstorage.SeriesRef, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts promstorage.AppendV2Options) (promstorage.SeriesRef, error) {
-	r, err := a.appendSample(storage.SeriesRef(ref), ls, st, t, v, h, fh)
+	r, err := storage.AppendSample(a.app, storage.SeriesRef(ref), ls, st, t, v, h, fh)
 	if err != nil {
 		return promstorage.SeriesRef(r), translateErr(err)
 	}
@@ -243,19 +243,6 @@ func (a *appenderV2) Append(ref promstorage.SeriesRef, ls labels.Labels, st, t i
 		}
 	}
 	return promstorage.SeriesRef(r), nil
-}
-
-func (a *appenderV2) appendSample(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
-	if sa, ok := a.app.(storage.StartTimestampAppender); ok && st != 0 {
-		return sa.AppendWithStartTimestamp(ref, ls, st, t, v, h, fh)
-	}
-	switch {
-	case fh != nil:
-		return a.app.AppendHistogram(ref, ls, t, nil, fh)
-	case h != nil:
-		return a.app.AppendHistogram(ref, ls, t, h, nil)
-	}
-	return a.app.Append(ref, ls, t, v)
 }
 
 func (a *appenderV2) Commit() error   { return a.app.Commit() }
