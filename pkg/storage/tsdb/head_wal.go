@@ -8,12 +8,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
@@ -348,17 +345,11 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 			}
 		case record.TypeSamples, record.TypeOOOSamples:
 			if samples, err = dec.Samples(rec, samples[:0]); err == nil {
-				late := record.Late(record.TypeOf(rec))
-				for _, s := range samples {
-					shards.add(s.Ref, pendingSample{t: s.T, st: s.ST, v: s.V, ooo: late})
-				}
+				shards.addFloats(samples, record.Late(record.TypeOf(rec)))
 			}
 		case record.TypeHistograms, record.TypeFloatHistogram, record.TypeOOOHistograms, record.TypeOOOFloatHistograms:
 			if hists, err = dec.Histograms(rec, hists[:0]); err == nil {
-				late := record.Late(record.TypeOf(rec))
-				for _, s := range hists {
-					shards.add(s.Ref, pendingSample{t: s.T, st: s.ST, h: s.H, fh: s.FH, ooo: late})
-				}
+				shards.addHistograms(hists, record.Late(record.TypeOf(rec)))
 			}
 		case record.TypeExemplars:
 			if exs, err = dec.Exemplars(rec, exs[:0]); err == nil {
@@ -408,132 +399,4 @@ func (h *Head) restore(s *memSeries, lset labels.Labels) {
 		h.numSamples.Add(int64(n))
 		h.updateBounds(got.minT(), got.maxT.Load())
 	}
-}
-
-// replayShards apply replayed samples on one goroutine per CPU, each
-// owning the series whose ref falls in its shard, so that every series
-// still gets its samples in WAL order. Series records are applied by the
-// reader before any later record is handed out.
-type replayShards struct {
-	h       *Head
-	st      *replayStats
-	batches [][]replayItem
-	chans   []chan []replayItem
-	// free takes the applied batches back: a replay of millions of
-	// samples allocated (and cleared) a batch per shard and record.
-	free    chan []replayItem
-	wg      sync.WaitGroup
-	added   atomic.Int64
-	unknown atomic.Int64
-}
-
-type replayItem struct {
-	ref uint64
-	p   pendingSample
-}
-
-func (h *Head) startReplayShards(st *replayStats) *replayShards {
-	n := max(runtime.GOMAXPROCS(0), 1)
-	rs := &replayShards{
-		h: h, st: st, batches: make([][]replayItem, n), chans: make([]chan []replayItem, n),
-		free: make(chan []replayItem, 4*n),
-	}
-	for i := range rs.chans {
-		rs.chans[i] = make(chan []replayItem, 64)
-		rs.wg.Add(1)
-		go rs.work(rs.chans[i])
-	}
-	return rs
-}
-
-// replayBatch is how many samples a shard is handed at once.
-const replayBatch = 4096
-
-func (rs *replayShards) add(ref uint64, p pendingSample) {
-	i := ref % uint64(len(rs.batches))
-	rs.batches[i] = append(rs.batches[i], replayItem{ref: ref, p: p})
-	if len(rs.batches[i]) >= replayBatch {
-		rs.send(int(i))
-	}
-}
-
-// send hands shard i its batch and starts the next in a free one.
-func (rs *replayShards) send(i int) {
-	rs.chans[i] <- rs.batches[i]
-	select {
-	case b := <-rs.free:
-		rs.batches[i] = b[:0]
-	default:
-		rs.batches[i] = make([]replayItem, 0, replayBatch)
-	}
-}
-
-func (rs *replayShards) flush() {
-	for i, b := range rs.batches {
-		if len(b) > 0 {
-			rs.send(i)
-		}
-	}
-}
-
-func (rs *replayShards) wait() {
-	rs.flush()
-	for _, c := range rs.chans {
-		close(c)
-	}
-	rs.wg.Wait()
-	rs.st.samples += int(rs.added.Load())
-	rs.st.unknownRefs += int(rs.unknown.Load())
-}
-
-func (rs *replayShards) work(c chan []replayItem) {
-	defer rs.wg.Done()
-	h := rs.h
-	var added int64
-	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
-	// Refs are dense: a slice caches the series lookups of this shard.
-	var cache []*memSeries
-	for batch := range c {
-		minValid := h.minValidTime.Load()
-		for _, it := range batch {
-			var s *memSeries
-			if it.ref < uint64(len(cache)) {
-				s = cache[it.ref]
-			}
-			if s == nil {
-				if s = h.series.getByRef(it.ref); s == nil {
-					rs.unknown.Add(1)
-					continue
-				}
-				if it.ref < 1<<26 {
-					if it.ref >= uint64(len(cache)) {
-						cache = append(cache, make([]*memSeries, int(it.ref)+1-len(cache)+len(cache)/2)...)
-					}
-					cache[it.ref] = s
-				}
-			}
-			if it.p.t < minValid && !it.p.ooo {
-				continue // in a block already
-			}
-			// No lock: during replay a series is touched by its shard only,
-			// and Open returns after wait.
-			if h.applySample(s, it.p) {
-				added++
-				if s.maxT.Load() == it.p.t {
-					mint, maxt = min(mint, it.p.t), max(maxt, it.p.t)
-				}
-			}
-		}
-		select {
-		case rs.free <- batch:
-		default:
-		}
-	}
-	if added > 0 {
-		h.numSamples.Add(added)
-	}
-	if maxt != math.MinInt64 {
-		h.updateBounds(mint, maxt)
-	}
-	rs.added.Add(added)
 }
