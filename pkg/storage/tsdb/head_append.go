@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/record"
 )
 
@@ -482,7 +483,8 @@ func (a *headAppender) apply() {
 	}
 	mint, maxt := int64(math.MaxInt64), int64(math.MinInt64)
 	var added, rejected int64
-	for _, p := range a.samples {
+	for i, p := range a.samples {
+		a.prefetch(i)
 		s := p.s
 		if !h.applySample(s, p) {
 			rejected++
@@ -510,6 +512,27 @@ func (a *headAppender) apply() {
 		h.feed.commit(&a.feed)
 	}
 }
+
+// prefetch starts loading the open chunks apply appends to next: the
+// chunk's fields far ahead, its bytes (found through those fields, in
+// cache by then) nearer. The batch's series are locked and in cache.
+func (a *headAppender) prefetch(i int) {
+	if j := i + 2*prefetchAhead; j < len(a.samples) {
+		if c, ok := a.samples[j].s.open.(*chunkenc.FloatChunk); ok {
+			c.PrefetchState()
+		}
+	}
+	if j := i + prefetchAhead; j < len(a.samples) {
+		if c, ok := a.samples[j].s.open.(*chunkenc.FloatChunk); ok {
+			c.PrefetchBytes()
+		}
+	}
+}
+
+// prefetchAhead is how many samples apart the two prefetches of a chunk
+// are issued, and the second before its append: a few hundred
+// nanoseconds, a load from memory.
+const prefetchAhead = 6
 
 // Rollback implements storage.Appender.
 func (a *headAppender) Rollback() error {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"unsafe"
 
 	"github.com/graftlabs/graft/pkg/storage"
+	"github.com/graftlabs/graft/pkg/storage/tsdb/internal/prefetch"
 )
 
 // A float chunk holds up to 65535 float samples:
@@ -149,6 +151,23 @@ func (c *FloatChunk) View() RawChunk {
 	v.lastV = math.Float64frombits(c.enc.xorPrev)
 	v.seeks = c.viewSeeks()
 	return v
+}
+
+// PrefetchState starts loading the chunk's own fields, which the next
+// Append reads first; PrefetchBytes, called once they are in cache, the
+// bytes it reads and writes. A caller appending to many chunks in turn
+// calls them a few chunks ahead (see package prefetch).
+func (c *FloatChunk) PrefetchState() {
+	p := unsafe.Pointer(c)
+	prefetch.Line(p)
+	prefetch.Line(unsafe.Add(p, 64))
+}
+
+// PrefetchBytes: see PrefetchState.
+func (c *FloatChunk) PrefetchBytes() {
+	b := c.w.b
+	prefetch.Line(unsafe.Pointer(unsafe.SliceData(b)))
+	prefetch.Line(unsafe.Pointer(&b[len(b)-1]))
 }
 
 // Full says whether the chunk cannot take another sample.
