@@ -107,11 +107,14 @@ func BenchmarkWALReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	runtime.GC()
+	var cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
+		startCPU := cpuTime(b)
 		if e, err = open(dir); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime(b) - startCPU
 		b.StopTimer()
 		if err := e.crash(); err != nil {
 			b.Fatal(err)
@@ -119,6 +122,7 @@ func BenchmarkWALReplay(b *testing.B) {
 		runtime.GC()
 		b.StartTimer()
 	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s")
 }
 
 func mustIngestRound(b *testing.B, e engine, lsets []labels.Labels, refs []uint64, ts int64, r int) {
