@@ -157,6 +157,12 @@ func (s *memSeries) append(t, st int64, v float64, h *histogram.Histogram, fh *h
 	}
 	switch c := chunkenc.ValuesOf(s.open).(type) {
 	case *chunkenc.FloatChunk:
+		// maxT goes first: its atomic store waits for the stores before
+		// it to complete, and the chunk's (to bytes not in cache) are the
+		// slow ones. An appender reading maxT without the lock and meeting
+		// t takes the lock, which this append holds, to compare with the
+		// chunk's last sample.
+		s.maxT.Store(t)
 		c.Append(t, v)
 	case *chunkenc.HistogramChunk:
 		if err := c.Append(t, h, fh); err != nil {
@@ -166,9 +172,9 @@ func (s *memSeries) append(t, st int64, v float64, h *histogram.Histogram, fh *h
 				return false
 			}
 		}
+		s.maxT.Store(t)
 	}
 	s.appendST(t, st, prevT)
-	s.maxT.Store(t)
 	if s.open.NumSamples() >= samplesPerChunk {
 		// Full: seal it now rather than at the next sample, so that its
 		// bytes are held at their exact size from now on.
