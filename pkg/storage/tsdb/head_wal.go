@@ -303,6 +303,7 @@ func (h *Head) replayDir(dir string, first int, st *replayStats) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	var (
 		dec     record.Decoder
 		series  []record.RefSeries

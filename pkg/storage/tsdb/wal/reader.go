@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 
 	"github.com/graftlabs/graft/pkg/storage/tsdb/fileutil"
@@ -23,19 +24,30 @@ func (e *CorruptionError) Error() string {
 
 func (e *CorruptionError) Unwrap() error { return e.Err }
 
-// Reader walks the records of a series of segments in order.
+// Reader walks the records of a series of segments in order. It reads each
+// segment through one window that it reuses, so that replaying a WAL does
+// not allocate (and fault in) a buffer the size of each segment, and the
+// bytes it checks and decodes are still in cache.
 type Reader struct {
-	dir    string
-	segs   []int
-	i      int // index into segs of the segment in data
-	data   []byte
-	off    int
-	rec    []byte
-	recOff int
-	err    error
+	dir  string
+	segs []int
+	i    int // index into segs of the open segment
+	f    *os.File
+	eof  bool // f is read to its end
+	// buf[start:end] are the bytes read and not yet consumed; buf[start]
+	// is at offset pos of the segment.
+	buf        []byte
+	start, end int
+	pos        int64
+	rec        []byte
+	recOff     int64
+	err        error
 }
 
-// NewReader reads the segments of dir numbered from first on.
+// readWindow is the reader's usual window; a larger record grows it.
+const readWindow = 1 << 20
+
+// NewReader reads the segments of dir numbered from first on. Close it.
 func NewReader(dir string, first int) (*Reader, error) {
 	all, err := Segments(dir)
 	if err != nil {
@@ -55,54 +67,118 @@ func NewReader(dir string, first int) (*Reader, error) {
 	return r, nil
 }
 
+// Close closes the segment being read.
+func (r *Reader) Close() error {
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	return err
+}
+
 // Next advances to the next record. It returns false at the end or at the
 // first invalid record (Err then says where).
 func (r *Reader) Next() bool {
 	if r.err != nil {
 		return false
 	}
-	for r.data == nil || r.off >= len(r.data) {
-		if r.i+1 >= len(r.segs) {
+	if r.rec != nil {
+		r.consume(frameHeader + len(r.rec))
+		r.rec = nil
+	}
+	for !r.fill(1) {
+		if r.err != nil || !r.nextSegment() {
 			return false
 		}
-		r.i++
-		b, err := os.ReadFile(SegmentName(r.dir, r.segs[r.i]))
+	}
+	if !r.fill(frameHeader) {
+		return r.corrupt(fmt.Errorf("torn record header (%d bytes)", r.end-r.start))
+	}
+	head := r.buf[r.start:r.end]
+	n := binary.LittleEndian.Uint32(head)
+	if n == 0 || n > MaxRecordSize {
+		return r.corrupt(fmt.Errorf("invalid record length %d", n))
+	}
+	if !r.fill(frameHeader + int(n)) {
+		return r.corrupt(fmt.Errorf("torn record: %d of %d bytes", r.end-r.start-frameHeader, n))
+	}
+	head = r.buf[r.start:r.end]
+	rec := head[frameHeader : frameHeader+int(n)]
+	if crc32.Checksum(rec, castagnoli) != binary.LittleEndian.Uint32(head[4:]) {
+		return r.corrupt(errors.New("record checksum mismatch"))
+	}
+	r.rec, r.recOff = rec, r.pos
+	return true
+}
+
+// nextSegment opens the next segment; false when none is left or on error.
+func (r *Reader) nextSegment() bool {
+	if err := r.Close(); err != nil {
+		r.err = fmt.Errorf("close WAL segment %d: %w", r.segs[r.i], err)
+		return false
+	}
+	if r.i+1 >= len(r.segs) {
+		return false
+	}
+	r.i++
+	f, err := os.Open(SegmentName(r.dir, r.segs[r.i]))
+	if err != nil {
+		r.err = fmt.Errorf("read WAL segment %d: %w", r.segs[r.i], err)
+		return false
+	}
+	r.f, r.eof, r.start, r.end, r.pos = f, false, 0, 0, 0
+	return true
+}
+
+// fill makes n bytes past start available, reading more of the segment;
+// false if it ends first (or a read fails: Err says so).
+func (r *Reader) fill(n int) bool {
+	if r.end-r.start >= n {
+		return true
+	}
+	if r.eof || r.f == nil {
+		return false
+	}
+	if r.start+n > len(r.buf) {
+		// Move the unconsumed bytes to the front, growing for a large record.
+		buf := r.buf
+		if n > len(buf) {
+			buf = make([]byte, max(n, readWindow))
+		}
+		r.end = copy(buf, r.buf[r.start:r.end])
+		r.buf, r.start = buf, 0
+	}
+	for r.end-r.start < n {
+		m, err := r.f.Read(r.buf[r.end:])
+		r.end += m
+		if errors.Is(err, io.EOF) {
+			r.eof = true
+			return r.end-r.start >= n
+		}
 		if err != nil {
 			r.err = fmt.Errorf("read WAL segment %d: %w", r.segs[r.i], err)
 			return false
 		}
-		r.data, r.off = b, 0
 	}
-	rest := r.data[r.off:]
-	if len(rest) < frameHeader {
-		return r.corrupt(fmt.Errorf("torn record header (%d bytes)", len(rest)))
-	}
-	n := binary.LittleEndian.Uint32(rest)
-	if n == 0 || n > MaxRecordSize {
-		return r.corrupt(fmt.Errorf("invalid record length %d", n))
-	}
-	if int(n) > len(rest)-frameHeader {
-		return r.corrupt(fmt.Errorf("torn record: %d of %d bytes", len(rest)-frameHeader, n))
-	}
-	rec := rest[frameHeader : frameHeader+int(n)]
-	if crc32.Checksum(rec, castagnoli) != binary.LittleEndian.Uint32(rest[4:]) {
-		return r.corrupt(errors.New("record checksum mismatch"))
-	}
-	r.rec, r.recOff = rec, r.off
-	r.off += frameHeader + int(n)
 	return true
 }
 
+func (r *Reader) consume(n int) {
+	r.start += n
+	r.pos += int64(n)
+}
+
 func (r *Reader) corrupt(err error) bool {
-	r.err = &CorruptionError{Segment: r.segs[r.i], Offset: int64(r.off), Err: err}
+	r.err = &CorruptionError{Segment: r.segs[r.i], Offset: r.pos, Err: err}
 	return false
 }
 
-// Record is the current record; it is valid until the next segment is read.
+// Record is the current record; it is valid until the next call to Next.
 func (r *Reader) Record() []byte { return r.rec }
 
 // Offset is where the current record starts in its segment.
-func (r *Reader) Offset() int64 { return int64(r.recOff) }
+func (r *Reader) Offset() int64 { return r.recOff }
 
 // Segment is the number of the segment of the current record.
 func (r *Reader) Segment() int {

@@ -198,3 +198,70 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// The reader streams each segment through a window of readWindow bytes:
+// records straddling its end, records larger than it and a torn record
+// after them read as they were written, at the offsets they were written.
+func TestReadAcrossWindow(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(dir, Options{Fsync: FsyncSegment, SegmentSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	sizes := []int{100, readWindow - 50, 300, 2*readWindow + 7, 1, readWindow, 4000}
+	for i := range 40 {
+		b := bytes.Repeat([]byte{byte(i)}, sizes[i%len(sizes)])
+		copy(b, fmt.Sprint(i))
+		if err := w.Log(b); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := Segments(dir)
+	if len(segs) < 3 {
+		t.Fatalf("want records in several segments, got %v", segs)
+	}
+	got, err := readAll(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("record %d differs (%d bytes, want %d)", i, len(got[i]), len(want[i]))
+		}
+	}
+
+	// Tear the last segment's last record: the error points at its start.
+	last := SegmentName(dir, segs[len(segs)-1])
+	st, _ := os.Stat(last)
+	if err := os.Truncate(last, st.Size()-1); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n, lastOff := 0, int64(0)
+	for r.Next() {
+		n++
+		lastOff = r.Offset() + frameHeader + int64(len(r.Record()))
+		if r.Segment() != segs[len(segs)-1] {
+			lastOff = 0
+		}
+	}
+	var c *CorruptionError
+	if !errors.As(r.Err(), &c) || n != len(want)-1 {
+		t.Fatalf("after tearing: %d records, err %v", n, r.Err())
+	}
+	if c.Segment != segs[len(segs)-1] || c.Offset != lastOff {
+		t.Fatalf("corruption at segment %d offset %d, want %d offset %d", c.Segment, c.Offset, segs[len(segs)-1], lastOff)
+	}
+}
