@@ -45,14 +45,8 @@ type Head struct {
 	// the same series at or after their time was committed first.
 	rejectedAtCommit atomic.Int64
 
-	// commitMtx orders commits: each locks its series under it, so that
-	// commits sharing a series log and apply in one order and a replay
-	// rebuilds exactly the state that commits built. ticket numbers the
-	// commits for lockSeries.
-	commitMtx sync.Mutex
-	ticket    uint32
-	// applying is read-held by each commit from its place in the order
-	// until it has applied; exclusive holds it to wait for them.
+	// applying is read-held by each commit from before it locks its
+	// series until it has applied; exclusive holds it to wait for them.
 	applying sync.RWMutex
 	// beforeApply, when set (by tests), runs between a commit's WAL write
 	// and its apply, to widen the window in which commits interleave.
@@ -75,12 +69,8 @@ type Head struct {
 // exclusive waits for the commits in flight to apply and keeps new ones
 // out until the returned function is called.
 func (h *Head) exclusive() (release func()) {
-	h.commitMtx.Lock()
 	h.applying.Lock()
-	return func() {
-		h.applying.Unlock()
-		h.commitMtx.Unlock()
-	}
+	return h.applying.Unlock
 }
 
 // nextOOOSeq numbers the late chunks of every series.

@@ -1,9 +1,11 @@
 package tsdb
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/prometheus/model/exemplar"
@@ -199,11 +201,11 @@ func validateExemplar(e exemplar.Exemplar) error {
 // then made visible. With the commit fsync policy, it returns once they are
 // on disk.
 //
-// Concurrent commits overlap: only locking the batch's series is ordered
-// (under commitMtx); the WAL write and the apply run after it. A later
-// commit that shares a series waits for that series' lock, which this one
-// holds until it has applied, so every series gets its samples in the
-// order the WAL has them and a replay rebuilds what the commits built.
+// Concurrent commits overlap: each locks its series (in ref order), writes
+// the WAL and applies. A later commit that shares a series waits for that
+// series' lock, which this one holds until it has applied, so every series
+// gets its samples in the order the WAL has them and a replay rebuilds
+// what the commits built.
 func (a *headAppender) Commit() error {
 	defer a.reset()
 	if a.appendBuffers == nil || (len(a.samples) == 0 && len(a.exemplars) == 0) {
@@ -241,15 +243,15 @@ func (a *headAppender) Commit() error {
 	return nil
 }
 
-// prepare takes the batch's place in the commit order: under commitMtx it
-// locks the batch's series, settles which samples are late and builds the
-// WAL records. It returns with the series locked and h.applying read-locked,
-// which keeps truncation and checkpoints from running until the batch is
-// applied.
+// prepare takes the batch's place in the commit order: it locks the
+// batch's series, settles which samples are late and builds the WAL
+// records. It returns with the series locked and h.applying read-locked,
+// which keeps garbage collection, truncation and checkpoints from running
+// until the batch is applied.
 func (a *headAppender) prepare() [][]byte {
 	h := a.head
-	h.commitMtx.Lock()
-	defer h.commitMtx.Unlock()
+	// First: garbage collection, which removes series, holds it exclusively.
+	h.applying.RLock()
 	dirty := a.reresolve()
 	a.lockSeries()
 	// After the locks: an earlier commit's samples of these series are
@@ -264,32 +266,28 @@ func (a *headAppender) prepare() [][]byte {
 		}
 		recs = a.records()
 	}
-	h.applying.RLock()
 	return recs
 }
 
-// lockSeries locks each series of the batch once. A series' ticket says
-// which commit locked it last, so a series met again in the batch is not
-// locked twice. Callers hold commitMtx, which guards the tickets.
+// lockSeries locks each series of the batch once, in the order of their
+// refs: commits sharing series take them in one order, so none waits for
+// another that waits for it, and no lock orders commits that share none.
+// One that waits for a series gets it once the commit holding it has
+// logged and applied.
 func (a *headAppender) lockSeries() {
-	h := a.head
-	h.ticket++
-	if h.ticket == 0 { // wrapped: stale tickets could equal new ones
-		h.series.forEach(func(s *memSeries) { s.ticket = 0 })
-		h.ticket = 1
-	}
-	lock := func(s *memSeries) {
-		if s.ticket != h.ticket {
-			s.ticket = h.ticket
-			s.mtx.Lock()
-			a.locked = append(a.locked, s)
-		}
-	}
 	for _, p := range a.samples {
-		lock(p.s)
+		a.locked = append(a.locked, p.s)
 	}
 	for _, p := range a.exemplars {
-		lock(p.s)
+		a.locked = append(a.locked, p.s)
+	}
+	byRef := func(x, y *memSeries) int { return cmp.Compare(x.ref, y.ref) }
+	if !slices.IsSortedFunc(a.locked, byRef) {
+		slices.SortFunc(a.locked, byRef)
+	}
+	a.locked = slices.Compact(a.locked)
+	for _, s := range a.locked {
+		s.mtx.Lock()
 	}
 }
 
@@ -304,7 +302,7 @@ func (a *headAppender) unlockSeries() {
 // classifyLate marks as late the float samples that an earlier sample of
 // the same series in this batch overtook, so that they are logged and
 // applied as late samples; the ones outside the window are dropped.
-// Callers hold commitMtx and the batch's series locks.
+// Callers hold the batch's series locks.
 func (a *headAppender) classifyLate() (changed bool) {
 	if a.pendingMax == nil {
 		a.pendingMax = map[*memSeries]int64{}
@@ -335,7 +333,8 @@ func (a *headAppender) classifyLate() (changed bool) {
 }
 
 // reresolve swaps series that garbage collection removed since Append for
-// their live successors. Callers hold commitMtx.
+// their live successors. Callers hold h.applying, which garbage collection
+// takes exclusively.
 func (a *headAppender) reresolve() (changed bool) {
 	for i := range a.samples {
 		if s := a.samples[i].s; s.removed != nil {

@@ -53,8 +53,6 @@ type memSeries struct {
 
 	// logged says the series record is in the WAL (or a checkpoint).
 	logged atomic.Bool
-	// ticket is the commit that locked the series last (see lockSeries).
-	ticket uint32
 	// removed holds the series' labels once garbage collection dropped it
 	// (and released its symbols): a commit still holding it re-resolves them.
 	removed *labels.Labels
