@@ -243,7 +243,7 @@ func (a *headAppender) Commit() error {
 	return nil
 }
 
-// prepare takes the batch's place in the commit order: it locks the
+// prepare readies the batch for the WAL and the apply: it locks the
 // batch's series, settles which samples are late and builds the WAL
 // records. It returns with the series locked and h.applying read-locked,
 // which keeps garbage collection, truncation and checkpoints from running

@@ -105,7 +105,7 @@ type floatEncoder struct {
 	// mode and n mirror the header's coding and sample count, in the
 	// padding too: appends read them here and only write the header, whose
 	// cache line, with the head appending to 100k chunks in turn, is
-	// seldom in cache (measured: 4 to 15% off the time of a round).
+	// seldom in cache (measured: 6% off a round of appends on average).
 	mode uint8
 	n    uint16
 }
