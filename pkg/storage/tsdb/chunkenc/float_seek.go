@@ -62,7 +62,7 @@ func (c *FloatChunk) viewSeeks() *seekPoints {
 // (time deltas beyond 32 bits, huge chunks).
 func (e *floatEncoder) seekPoint(mode uint8, pos int) (seekPoint, bool) {
 	p := seekPoint{t: e.t, dt: int32(e.dt), pos: uint32(pos)}
-	if int64(p.dt) != e.dt || pos <= 0 || pos > math.MaxUint32 {
+	if int64(p.dt) != e.dt || pos <= 0 || int64(pos) > math.MaxUint32 {
 		return p, false
 	}
 	if mode&modeXOR != 0 {

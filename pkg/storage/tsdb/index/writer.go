@@ -44,7 +44,7 @@ func NewWriter(path string, symbols []string) (*Writer, error) {
 	syms := slices.Clone(symbols)
 	slices.Sort(syms)
 	syms = slices.Compact(syms)
-	if len(syms) > 1<<32-1 {
+	if int64(len(syms)) > 1<<32-1 {
 		return nil, fmt.Errorf("index of %d symbols", len(syms))
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
