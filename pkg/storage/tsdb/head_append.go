@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/graftlabs/graft/pkg/storage"
-	"github.com/graftlabs/graft/pkg/storage/tsdb/chunkenc"
 	"github.com/graftlabs/graft/pkg/storage/tsdb/record"
 )
 
@@ -512,17 +511,17 @@ func (a *headAppender) apply() {
 	}
 }
 
-// prefetch starts loading the open chunks apply appends to next: the
-// chunk's fields far ahead, its bytes (found through those fields, in
+// prefetch starts loading the open float chunks apply appends to next:
+// the chunk's fields far ahead, its bytes (found through those fields, in
 // cache by then) nearer. The batch's series are locked and in cache.
 func (a *headAppender) prefetch(i int) {
 	if j := i + 2*prefetchAhead; j < len(a.samples) {
-		if c, ok := a.samples[j].s.open.(*chunkenc.FloatChunk); ok {
+		if c := a.samples[j].s.openFloat(); c != nil {
 			c.PrefetchState()
 		}
 	}
 	if j := i + prefetchAhead; j < len(a.samples) {
-		if c, ok := a.samples[j].s.open.(*chunkenc.FloatChunk); ok {
+		if c := a.samples[j].s.openFloat(); c != nil {
 			c.PrefetchBytes()
 		}
 	}

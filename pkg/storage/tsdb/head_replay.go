@@ -33,9 +33,9 @@ type replayShards struct {
 // histograms, in order or late. A record holds one kind; a shard's batch
 // is sent before it takes another, which keeps each series' order.
 type replayBatch struct {
-	hist, late bool
-	floats     []record.RefSample
-	hists      []record.RefHistogram
+	late   bool
+	floats []record.RefSample
+	hists  []record.RefHistogram
 }
 
 func (b *replayBatch) len() int { return len(b.floats) + len(b.hists) }
@@ -62,14 +62,15 @@ func (h *Head) startReplayShards(st *replayStats) *replayShards {
 	return rs
 }
 
-// use readies every shard's batch for samples of one kind.
+// use readies every shard's batch for samples of one kind: a batch
+// holding another kind is sent first.
 func (rs *replayShards) use(hist, late bool) {
 	for i, b := range rs.batches {
-		if b.len() > 0 && (b.hist != hist || b.late != late) {
+		if b.len() > 0 && ((len(b.hists) > 0) != hist || b.late != late) {
 			rs.send(i)
 			b = rs.batches[i]
 		}
-		b.hist, b.late = hist, late
+		b.late = late
 	}
 }
 
@@ -103,10 +104,10 @@ func (rs *replayShards) send(i int) {
 	rs.chans[i] <- b
 	select {
 	case next := <-rs.free:
-		next.hist, next.late = b.hist, b.late
+		next.late = b.late
 		rs.batches[i] = next
 	default:
-		rs.batches[i] = &replayBatch{hist: b.hist, late: b.late}
+		rs.batches[i] = &replayBatch{late: b.late}
 	}
 }
 

@@ -181,6 +181,13 @@ func (s *memSeries) append(t, st int64, v float64, h *histogram.Histogram, fh *h
 	return true
 }
 
+// openFloat is the open chunk's float values (with or without start
+// timestamps beside them), nil when it holds none. Callers hold mtx.
+func (s *memSeries) openFloat() *chunkenc.FloatChunk {
+	c, _ := chunkenc.ValuesOf(s.open).(*chunkenc.FloatChunk)
+	return c
+}
+
 // cut seals the open chunk and opens an empty one of kind.
 func (s *memSeries) cut(kind chunkenc.Encoding, t int64) {
 	s.seal()
