@@ -136,7 +136,7 @@ func (h *Head) recreate(s *memSeries) *memSeries {
 // add registers ms, whose labels are lset, unless a series with them
 // exists: that one is returned.
 func (h *Head) add(hash uint64, lset labels.Labels, ms *memSeries) *memSeries {
-	s, created := h.series.getOrSet(hash, lset, ms)
+	s, created := h.series.getOrSet(hash, ms)
 	if !created {
 		h.symbols.release(ms.syms)
 		return s

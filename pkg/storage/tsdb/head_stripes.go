@@ -40,27 +40,32 @@ func (s *stripeSeries) getByHash(h uint64, lset labels.Labels) *memSeries {
 	st := &s.hashes[h&(stripeCount-1)]
 	st.mtx.RLock()
 	defer st.mtx.RUnlock()
-	return st.lookup(h, lset, s.symbols)
+	return st.find(h, func(ms *memSeries) bool { return s.symbols.equal(ms.syms, lset) })
 }
 
-func (st *seriesStripe) lookup(h uint64, lset labels.Labels, t *symbolTable) *memSeries {
-	if ms := st.byHash[h]; ms != nil && t.equal(ms.syms, lset) {
+// find returns the series of label hash h that match says is the one.
+// Callers hold mtx.
+func (st *seriesStripe) find(h uint64, match func(*memSeries) bool) *memSeries {
+	if ms := st.byHash[h]; ms != nil && match(ms) {
 		return ms
 	}
 	for _, ms := range st.conflicts[h] {
-		if t.equal(ms.syms, lset) {
+		if match(ms) {
 			return ms
 		}
 	}
 	return nil
 }
 
-// getOrSet returns the series with labels lset (those of ms), adding ms if
-// there is none; created says which happened.
-func (s *stripeSeries) getOrSet(h uint64, lset labels.Labels, ms *memSeries) (got *memSeries, created bool) {
+// getOrSet returns the series with the labels of ms, whose hash is h,
+// adding ms if there is none; created says which happened. Interned label
+// sets are equal exactly when their ids are: comparing them needs neither
+// the labels nor the symbol table's lock, which every creation would take
+// again under the creation lock.
+func (s *stripeSeries) getOrSet(h uint64, ms *memSeries) (got *memSeries, created bool) {
 	st := &s.hashes[h&(stripeCount-1)]
 	st.mtx.Lock()
-	if old := st.lookup(h, lset, s.symbols); old != nil {
+	if old := st.find(h, func(old *memSeries) bool { return old.syms == ms.syms }); old != nil {
 		st.mtx.Unlock()
 		return old, false
 	}
