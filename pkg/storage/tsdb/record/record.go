@@ -41,9 +41,10 @@ const (
 	// IntFlag, added to the type of a float samples record, says that
 	// each sample says whether its value is an integer, coded as a
 	// zig-zag varint, or 8 raw bytes. Most values are integers (counters,
-	// gauges of whole things), which it codes in two to four bytes: the
-	// WAL of a typical commit is half the size, and the page cache and
-	// writeback of those bytes cost ingestion more than encoding them.
+	// gauges of whole things), most of them small: below 2^27 they take
+	// one to four bytes. A scrape's record is about half the size, and the
+	// page cache and writeback of those bytes cost ingestion more than
+	// encoding them.
 	// Encoders set it on every samples record; records without it decode
 	// as before.
 	IntFlag Type = 0x20
@@ -239,8 +240,8 @@ func appendSample(b []byte, dRef uint64, dt int64, v float64) []byte {
 	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
 }
 
-// asInt returns v as an integer if that is exact and shorter than 8 bytes
-// as a varint; -0 is not (its sign would be lost).
+// asInt returns v as an integer if that is exact and its varint takes at
+// most 8 bytes; -0 is not one (its sign would be lost).
 func asInt(v float64) (int64, bool) {
 	i := int64(v) // implementation-defined out of range: checked below
 	return i, float64(i) == v && i > -1<<53 && i < 1<<53 && math.Float64bits(v) != 1<<63
