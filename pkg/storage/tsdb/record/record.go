@@ -438,7 +438,7 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 		return into, fmt.Errorf("record type %d, want %d or %d", typ, TypeSamples, TypeOOOSamples)
 	}
 	r := newReader(b[1:])
-	ints := typ.hasIntValues()
+	ints, withST := typ.hasIntValues(), typ.HasST()
 	var ref uint64
 	var t int64
 	for len(r.B) > 0 && r.Err() == nil {
@@ -454,7 +454,7 @@ func (Decoder) Samples(b []byte, into []RefSample) ([]RefSample, error) {
 		} else {
 			s.V = r.F64()
 		}
-		if typ.HasST() {
+		if withST {
 			s.ST = r.st(t)
 		}
 		if r.Err() == nil {
@@ -473,9 +473,10 @@ func (Decoder) Histograms(b []byte, into []RefHistogram) ([]RefHistogram, error)
 		return into, fmt.Errorf("record type %d is not a histogram record", typ)
 	}
 	r := newReader(b[1:])
+	withST := typ.HasST()
 	for len(r.B) > 0 && r.Err() == nil {
 		s := RefHistogram{Ref: r.Uvarint(), T: r.Varint()}
-		if typ.HasST() {
+		if withST {
 			s.ST = r.st(s.T)
 		}
 		if float {
